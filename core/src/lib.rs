@@ -1,0 +1,13 @@
+//! zerortt-core: a sans-I/O TLS 1.3 engine focused on early data (0-RTT), with the
+//! semantics of OpenSSL's `SSL_read_early_data(3)`.
+//!
+//! Fully deterministic: no clock (the caller passes `now`), no OS randomness (an RNG is
+//! injected), no I/O (bytes in, bytes out).
+#![forbid(unsafe_code)]
+
+pub mod codec;
+pub mod crypto;
+pub mod error;
+pub mod msgs;
+
+pub use error::{Error, InvalidMessage, PeerMisbehaved};

@@ -1,0 +1,6 @@
+//! zerortt-sim: a deterministic network (virtual time, links, a TCP model) that drives
+//! `zerortt-core` connections, plus scenarios, invariants, timing reports and the CLI.
+//!
+//! Nothing here reads the wall clock: time is virtual, in nanoseconds, and every random
+//! choice comes from a ChaCha stream derived from one master seed.
+#![forbid(unsafe_code)]

@@ -1,0 +1,4 @@
+//! The `zerortt` command line.
+fn main() {
+    println!("zerortt {}", env!("CARGO_PKG_VERSION"));
+}
