@@ -9,5 +9,6 @@ pub mod codec;
 pub mod crypto;
 pub mod error;
 pub mod msgs;
+pub mod rand;
 
 pub use error::{Error, InvalidMessage, PeerMisbehaved};
