@@ -8,7 +8,10 @@
 pub mod codec;
 pub mod crypto;
 pub mod error;
+pub mod identity;
 pub mod msgs;
 pub mod rand;
+pub mod tickets;
+pub mod verify;
 
 pub use error::{Error, InvalidMessage, PeerMisbehaved};
