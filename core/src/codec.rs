@@ -97,7 +97,9 @@ impl LengthPrefix {
     /// Reads the length field.
     pub fn read(self, r: &mut Reader<'_>) -> Result<usize, InvalidMessage> {
         let bytes = r.take(self.width())?;
-        Ok(bytes.iter().fold(0usize, |acc, b| (acc << 8) | usize::from(*b)))
+        Ok(bytes
+            .iter()
+            .fold(0usize, |acc, b| (acc << 8) | usize::from(*b)))
     }
 }
 

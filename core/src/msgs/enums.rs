@@ -286,6 +286,9 @@ mod tests {
         let v = ExtensionType::read_bytes(&[0xfa, 0xfa]).unwrap();
         assert_eq!(v, ExtensionType::Unknown(0xfafa));
         assert_eq!(v.get_encoding(), vec![0xfa, 0xfa]);
-        assert_eq!(ExtensionType::read_bytes(&[0, 42]).unwrap(), ExtensionType::EarlyData);
+        assert_eq!(
+            ExtensionType::read_bytes(&[0, 42]).unwrap(),
+            ExtensionType::EarlyData
+        );
     }
 }

@@ -1,0 +1,3 @@
+//! Sanity test of the vector file reader shared by the known-answer tests.
+#[path = "common/vectors.rs"]
+mod vectors;
