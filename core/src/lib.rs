@@ -12,6 +12,7 @@ pub mod identity;
 pub mod msgs;
 pub mod rand;
 pub mod tickets;
+pub mod time;
 pub mod verify;
 
 pub use error::{Error, InvalidMessage, PeerMisbehaved};
