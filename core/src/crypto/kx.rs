@@ -1,1 +1,169 @@
-//! (being written)
+//! X25519 key exchange (RFC 7748) with `x25519-dalek`, built from bytes so that the private
+//! key comes from the injected [`Random`] (or from a trace such as RFC 8448) and runs repeat
+//! byte for byte.
+
+use crate::error::PeerMisbehaved;
+use crate::msgs::enums::NamedGroup;
+use crate::rand::{self, Random};
+use std::fmt;
+use x25519_dalek::{PublicKey, StaticSecret};
+
+/// Length of an X25519 public key and of its shared secret.
+pub const X25519_LEN: usize = 32;
+
+/// One X25519 key pair for a `key_share` entry (RFC 9846 section 4.2.8.2).
+pub struct X25519KeyShare {
+    private: StaticSecret,
+    public: PublicKey,
+}
+
+impl X25519KeyShare {
+    /// A fresh key pair whose private key is 32 bytes drawn from `rng`.
+    pub fn generate(rng: &mut dyn Random) -> Self {
+        Self::from_private_bytes(rand::array(rng))
+    }
+
+    /// The key pair of a given private key (clamped as RFC 7748 section 5 says).
+    pub fn from_private_bytes(private: [u8; X25519_LEN]) -> Self {
+        let private = StaticSecret::from(private);
+        let public = PublicKey::from(&private);
+        Self { private, public }
+    }
+
+    /// The group, for the `key_share` entry.
+    pub fn group(&self) -> NamedGroup {
+        NamedGroup::X25519
+    }
+
+    /// The public key to send.
+    pub fn public_key(&self) -> [u8; X25519_LEN] {
+        self.public.to_bytes()
+    }
+
+    /// The shared secret with the peer's public key. A key that is not 32 bytes, or one
+    /// that yields the all-zero secret (a low-order point), is refused: "implementations
+    /// MUST check whether the computed Diffie-Hellman shared secret is the all-zero value
+    /// and abort if so" (RFC 9846 section 7.4.2, RFC 7748 section 6.1), with
+    /// illegal_parameter.
+    pub fn agree(&self, peer_public: &[u8]) -> Result<SharedSecret, PeerMisbehaved> {
+        let peer: [u8; X25519_LEN] = peer_public
+            .try_into()
+            .map_err(|_| PeerMisbehaved::IllegalParameter("x25519 key share is not 32 bytes"))?;
+        let shared = self.private.diffie_hellman(&PublicKey::from(peer));
+        // was_contributory() is the constant-time all-zero check.
+        if !shared.was_contributory() {
+            return Err(PeerMisbehaved::IllegalParameter(
+                "x25519 shared secret is all zeros",
+            ));
+        }
+        Ok(SharedSecret(shared.to_bytes()))
+    }
+}
+
+impl fmt::Debug for X25519KeyShare {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("X25519KeyShare")
+            .field("public", &self.public.as_bytes())
+            .finish_non_exhaustive()
+    }
+}
+
+/// The (EC)DHE shared secret, input to the Handshake Secret. `Debug` does not print it.
+pub struct SharedSecret([u8; X25519_LEN]);
+
+impl SharedSecret {
+    /// The secret's bytes, for [`crate::crypto::key_schedule::KeyScheduleEarly::into_handshake`].
+    pub fn as_bytes(&self) -> &[u8; X25519_LEN] {
+        &self.0
+    }
+}
+
+impl fmt::Debug for SharedSecret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("SharedSecret(..)")
+    }
+}
+
+impl Drop for SharedSecret {
+    fn drop(&mut self) {
+        self.0 = [0; X25519_LEN];
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand_core::SeedableRng;
+
+    fn hex32(s: &str) -> [u8; 32] {
+        let mut out = [0u8; 32];
+        for (i, o) in out.iter_mut().enumerate() {
+            *o = u8::from_str_radix(&s[2 * i..2 * i + 2], 16).unwrap();
+        }
+        out
+    }
+
+    #[test]
+    fn rfc_7748_section_6_1_key_agreement_vector() {
+        let alice = X25519KeyShare::from_private_bytes(hex32(
+            "77076d0a7318a57d3c16c17251b26645df4c2f87ebc0992ab177fba51db92c2a",
+        ));
+        let bob = X25519KeyShare::from_private_bytes(hex32(
+            "5dab087e624a8a4b79e17f8b83800ee66f3bb1292618b6fd1c2f8b27ff88e0eb",
+        ));
+        assert_eq!(
+            alice.public_key(),
+            hex32("8520f0098930a754748b7ddcb43ef75a0dbf3a0d26381af4eba4a98eaa9b4e6a")
+        );
+        let k = hex32("4a5d9d5ba4ce2de1728e3bf480350f25e07e21c947d19e3376f09b3c1e161742");
+        assert_eq!(alice.agree(&bob.public_key()).unwrap().as_bytes(), &k);
+        assert_eq!(bob.agree(&alice.public_key()).unwrap().as_bytes(), &k);
+    }
+
+    #[test]
+    fn a_low_order_peer_key_giving_an_all_zero_secret_is_an_illegal_parameter() {
+        let me = X25519KeyShare::from_private_bytes([9; 32]);
+        // The identity (u = 0) and u = 1 both have small order.
+        for low in [[0u8; 32], {
+            let mut one = [0u8; 32];
+            one[0] = 1;
+            one
+        }] {
+            let err = me.agree(&low).unwrap_err();
+            assert_eq!(
+                err,
+                PeerMisbehaved::IllegalParameter("x25519 shared secret is all zeros")
+            );
+            assert_eq!(
+                err.alert(),
+                crate::msgs::enums::AlertDescription::IllegalParameter
+            );
+        }
+    }
+
+    #[test]
+    fn a_peer_key_of_the_wrong_length_is_an_illegal_parameter() {
+        let me = X25519KeyShare::from_private_bytes([9; 32]);
+        for len in [0usize, 31, 33, 65] {
+            assert!(matches!(
+                me.agree(&vec![5; len]),
+                Err(PeerMisbehaved::IllegalParameter(_))
+            ));
+        }
+    }
+
+    #[test]
+    fn generated_keys_come_from_the_injected_random_source() {
+        let mut a = rand_chacha::ChaCha20Rng::seed_from_u64(1);
+        let mut b = rand_chacha::ChaCha20Rng::seed_from_u64(1);
+        let ka = X25519KeyShare::generate(&mut a);
+        let kb = X25519KeyShare::generate(&mut b);
+        assert_eq!(ka.public_key(), kb.public_key());
+        let kc = X25519KeyShare::generate(&mut a);
+        assert_ne!(ka.public_key(), kc.public_key());
+        assert_eq!(
+            ka.agree(&kc.public_key()).unwrap().as_bytes(),
+            kc.agree(&ka.public_key()).unwrap().as_bytes()
+        );
+    }
+}
