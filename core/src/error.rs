@@ -33,6 +33,10 @@ pub enum InvalidMessage {
     HandshakeMessageTooLarge,
     /// pre_shared_key was not the last extension of a ClientHello (RFC 9846 section 4.2.11).
     PreSharedKeyNotLast,
+    /// A vector or value whose length is outside the range its declaration allows, for
+    /// example a legacy_session_id over 32 bytes or a PSK binder under 32 (RFC 9846
+    /// section 6.2: decode_error is for "some field was out of the specified range").
+    LengthOutOfRange(&'static str),
 }
 
 impl InvalidMessage {
@@ -50,6 +54,7 @@ impl InvalidMessage {
             Self::Truncated
             | Self::TrailingData(_)
             | Self::EmptyVector
+            | Self::LengthOutOfRange(_)
             | Self::HandshakeMessageTooLarge => AlertDescription::DecodeError,
         }
     }
@@ -122,10 +127,13 @@ impl PeerMisbehaved {
             | Self::KeyEpochWithPendingFragment
             | Self::IllegalChangeCipherSpec => A::UnexpectedMessage,
             Self::EndOfEarlyDataWithBody => A::DecodeError,
-            Self::EarlyDataAcceptedButNotOffered => A::UnsupportedExtension,
+            // RFC 9846 4.2: an extension response the client did not request is
+            // unsupported_extension; after HRR, ClientHello2 carries no early_data offer.
+            Self::EarlyDataAcceptedButNotOffered | Self::EarlyDataAcceptedAfterHelloRetryRequest => {
+                A::UnsupportedExtension
+            }
             Self::UnsolicitedExtension(_) => A::UnsupportedExtension,
-            Self::EarlyDataAcceptedAfterHelloRetryRequest
-            | Self::EarlyDataAcceptedWithOtherIdentity
+            Self::EarlyDataAcceptedWithOtherIdentity
             | Self::EarlyDataAcceptedWithOtherCipherSuite
             | Self::EarlyDataAcceptedWithOtherAlpn
             | Self::SelectedUnofferedPsk
@@ -169,6 +177,13 @@ pub enum Error {
     DecryptError,
     /// The peer sent a fatal alert.
     AlertReceived(AlertDescription),
+    /// The server's certificate or CertificateVerify was refused.
+    Certificate {
+        /// The alert chosen by the verifier (bad_certificate, unknown_ca, ...).
+        alert: AlertDescription,
+        /// What the verifier said.
+        reason: String,
+    },
     /// Something that should be impossible; the connection cannot continue.
     Internal(&'static str),
 }
@@ -184,6 +199,7 @@ impl Error {
             }
             Self::DecryptError => AlertDescription::BadRecordMac,
             Self::AlertReceived(_) => return None,
+            Self::Certificate { alert, .. } => *alert,
             Self::Internal(_) => AlertDescription::InternalError,
         })
     }
