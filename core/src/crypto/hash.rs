@@ -1,4 +1,4 @@
-//! The transcript hash (RFC 9846 section 4.4.1): a running hash over the handshake
+//! The transcript hash (RFC 9846 section 4.1): a running hash over the handshake
 //! messages, readable at any point without being consumed.
 //!
 //! The client hashes its ClientHello before it knows the cipher suite, so it starts with a
@@ -65,7 +65,7 @@ impl HashAlgorithm {
     }
 }
 
-/// Handshake type 254, `message_hash` (RFC 9846 section 4.4.1).
+/// Handshake type 254, `message_hash` (RFC 9846 section 4.1).
 const MESSAGE_HASH: u8 = 0xfe;
 
 /// The running transcript hash once the cipher suite's hash is known.
@@ -100,15 +100,17 @@ impl Transcript {
     }
 
     /// The hash of the transcript followed by `extra`, without adding `extra`. This is how
-    /// a PSK binder's hash covers the truncated ClientHello (RFC 9846 section 4.2.11.2:
-    /// "the Transcript-Hash ... including the binders list ... truncated").
+    /// a PSK binder's hash covers the truncated ClientHello: `Transcript-Hash(ClientHello1,
+    /// HelloRetryRequest, Truncate(ClientHello2))` after a HelloRetryRequest, or
+    /// `Transcript-Hash(Truncate(ClientHello1))` on an empty transcript (RFC 9846 section
+    /// 4.3.11.2).
     pub fn hash_with(&self, extra: &[u8]) -> HashValue {
         let mut ctx = self.ctx.clone();
         ctx.update(extra);
         HashValue::from_digest(ctx.finish())
     }
 
-    /// Applies the HelloRetryRequest rule of RFC 9846 section 4.4.1 to a transcript that
+    /// Applies the HelloRetryRequest rule of RFC 9846 section 4.1 to a transcript that
     /// holds exactly ClientHello1: it is replaced by the synthetic message
     /// `message_hash (0xfe) || 00 00 Hash.length || Hash(ClientHello1)`. Add the
     /// HelloRetryRequest and everything after it to the result.

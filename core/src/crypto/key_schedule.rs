@@ -183,13 +183,13 @@ pub enum PskKind {
 }
 
 /// `finished_key = HKDF-Expand-Label(BaseKey, "finished", "", Hash.length)`
-/// (RFC 9846 section 4.4.4).
+/// (RFC 9846 section 4.5.3).
 pub fn finished_key(base_key: &Secret) -> Secret {
     derive(base_key, b"finished", &[])
 }
 
 /// `verify_data = HMAC(finished_key, Transcript-Hash(Handshake Context, Certificate*,
-/// CertificateVerify*))` (RFC 9846 section 4.4.4), with the transcript hash given.
+/// CertificateVerify*))` (RFC 9846 section 4.5.3), with the transcript hash given.
 /// `base_key` is the sender's handshake traffic secret, or a binder key for a PSK binder.
 pub fn verify_data(base_key: &Secret, transcript_hash: &HashValue) -> HashValue {
     let tag = hmac::sign(&finished_key(base_key).hmac_key(), transcript_hash.as_ref());
@@ -197,7 +197,7 @@ pub fn verify_data(base_key: &Secret, transcript_hash: &HashValue) -> HashValue 
     HashValue::from_slice(tag.as_ref()).unwrap_or_else(|| HashAlgorithm::Sha256.empty_hash())
 }
 
-/// Checks a received Finished (RFC 9846 section 4.4.4: "Recipients of Finished messages
+/// Checks a received Finished (RFC 9846 section 4.5.3: "Recipients of Finished messages
 /// MUST verify that the contents are correct and if incorrect MUST terminate the connection
 /// with a decrypt_error alert"). The comparison is constant time.
 pub fn verify_finished(
@@ -220,7 +220,7 @@ pub fn next_application_traffic_secret(current: &Secret) -> Secret {
 }
 
 /// The PSK a ticket stands for: `HKDF-Expand-Label(resumption_master_secret,
-/// "resumption", ticket_nonce, Hash.length)` (RFC 9846 section 4.6.1). The nonce is
+/// "resumption", ticket_nonce, Hash.length)` (RFC 9846 section 4.7.1). The nonce is
 /// `opaque ticket_nonce<0..255>`; a longer one is refused with [`Error::Internal`].
 pub fn resumption_psk(
     resumption_master_secret: &Secret,
@@ -278,14 +278,16 @@ impl KeyScheduleEarly {
     }
 
     /// The PSK binder: computed like Finished with the binder key as base key, over
-    /// `Transcript-Hash(Truncate(ClientHello))` (RFC 9846 section 4.2.11.2). After a
+    /// `Transcript-Hash(Truncate(ClientHello))` (RFC 9846 section 4.3.11.2). After a
     /// HelloRetryRequest the hash also covers the message_hash and the HelloRetryRequest.
     pub fn psk_binder(&self, kind: PskKind, truncated_hello_hash: &HashValue) -> HashValue {
         verify_data(&self.binder_key(kind), truncated_hello_hash)
     }
 
-    /// Checks a received binder in constant time ("If the binder does not validate, the
-    /// server MUST abort the handshake", RFC 9846 section 4.2.11.2: decrypt_error).
+    /// Checks a received binder in constant time. "Prior to accepting PSK key
+    /// establishment, the server MUST validate the corresponding binder value ... If this
+    /// value is not present or does not validate, the server MUST abort the handshake"
+    /// (RFC 9846 section 4.3.11), with decrypt_error (section 6.2).
     pub fn verify_psk_binder(
         &self,
         kind: PskKind,

@@ -11,7 +11,7 @@ use x25519_dalek::{PublicKey, StaticSecret};
 /// Length of an X25519 public key and of its shared secret.
 pub const X25519_LEN: usize = 32;
 
-/// One X25519 key pair for a `key_share` entry (RFC 9846 section 4.2.8.2).
+/// One X25519 key pair for a `key_share` entry (RFC 9846 section 4.3.8.2).
 pub struct X25519KeyShare {
     private: StaticSecret,
     public: PublicKey,

@@ -230,11 +230,12 @@ impl RecordDecrypter {
     }
 
     /// Like [`RecordDecrypter::decrypt`], but an AEAD failure leaves the sequence number
-    /// where it was. A server that rejected 0-RTT uses this with the handshake key:
-    /// "the server ... skip[s] past early data by attempting to deprotect received records
-    /// using the handshake traffic key, discarding records which fail deprotection"
-    /// (RFC 9846 section 4.3.10). The caller bounds how much it skips. Failures after the
-    /// AEAD succeeded (bad padding, oversize) are real errors and do use the number up.
+    /// where it was. A server that rejected 0-RTT uses this with the handshake key: "The
+    /// server then skips past early data by attempting to deprotect received records using
+    /// the handshake traffic key, discarding records which fail deprotection (up to the
+    /// configured max_early_data_size)" (RFC 9846 section 4.3.10); the caller keeps that
+    /// budget. Failures after the AEAD succeeded (bad padding, oversize) are real errors
+    /// and do use the number up.
     pub fn trial_decrypt(
         &mut self,
         header: &[u8; HEADER_LEN],
