@@ -56,6 +56,17 @@ pub struct KeyLogEntry {
     pub secret: Vec<u8>,
 }
 
+impl KeyLogEntry {
+    /// An entry for `secret` of the connection whose ClientHello.random is `client_random`.
+    pub fn new(label: KeyLogLabel, client_random: [u8; 32], secret: Vec<u8>) -> Self {
+        Self {
+            label,
+            client_random,
+            secret,
+        }
+    }
+}
+
 impl fmt::Display for KeyLogEntry {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{} ", self.label)?;
@@ -87,11 +98,11 @@ mod tests {
 
     #[test]
     fn an_entry_prints_as_one_nss_line_in_lowercase_hex() {
-        let e = KeyLogEntry {
-            label: KeyLogLabel::ClientEarlyTrafficSecret,
-            client_random: [0xab; 32],
-            secret: vec![0x01, 0xfe],
-        };
+        let e = KeyLogEntry::new(
+            KeyLogLabel::ClientEarlyTrafficSecret,
+            [0xab; 32],
+            vec![0x01, 0xfe],
+        );
         assert_eq!(
             e.to_string(),
             format!("CLIENT_EARLY_TRAFFIC_SECRET {} 01fe", "ab".repeat(32))
