@@ -78,7 +78,8 @@ pub const MAX_HANDSHAKE_MESSAGE_LEN: usize = 0x1_0000;
 
 /// Most bytes a [`HandshakeJoiner`] buffers: one maximal message (header included) plus
 /// one record's content, which may start the next message.
-pub const JOINER_CAPACITY: usize = HANDSHAKE_HEADER_LEN + MAX_HANDSHAKE_MESSAGE_LEN + MAX_FRAGMENT_LEN;
+pub const JOINER_CAPACITY: usize =
+    HANDSHAKE_HEADER_LEN + MAX_HANDSHAKE_MESSAGE_LEN + MAX_FRAGMENT_LEN;
 
 /// Reassembles handshake messages from the contents of handshake records (plaintext
 /// fragments or decrypted TLSInnerPlaintext content): messages may span records and a

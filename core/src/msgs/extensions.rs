@@ -16,8 +16,7 @@ use crate::codec::{
 };
 use crate::error::InvalidMessage;
 use crate::msgs::enums::{
-    ExtensionType, NamedGroup, ProtocolVersion, PskKeyExchangeMode, ServerNameType,
-    SignatureScheme,
+    ExtensionType, NamedGroup, ProtocolVersion, PskKeyExchangeMode, ServerNameType, SignatureScheme,
 };
 
 /// Shortest PSK binder (`opaque PskBinderEntry<32..255>`, RFC 9846 section 4.2.11).
@@ -254,6 +253,14 @@ pub fn read_client_extensions(r: &mut Reader<'_>) -> Result<Vec<ClientExtension>
 
 macro_rules! extension_codec {
     ($name:ident) => {
+        impl $name {
+            /// The `extension_type` on the wire (also available through
+            /// [`ExtensionBody`], without importing it).
+            pub fn ext_type(&self) -> ExtensionType {
+                ExtensionBody::ext_type(self)
+            }
+        }
+
         impl Codec for $name {
             fn encode(&self, out: &mut Vec<u8>) {
                 encode_extension(self, out)

@@ -11,8 +11,8 @@
 //! decode_error here.
 
 use crate::codec::{
-    put_list, put_u24, put_vec, read_list, read_u24, read_vec, Codec, LengthPrefix,
-    LengthPrefixed, Reader,
+    put_list, put_u24, put_vec, read_list, read_u24, read_vec, Codec, LengthPrefix, LengthPrefixed,
+    Reader,
 };
 use crate::error::InvalidMessage;
 use crate::msgs::enums::{
@@ -28,9 +28,8 @@ use crate::msgs::extensions::{
 /// The ServerHello.random that marks a HelloRetryRequest: SHA-256("HelloRetryRequest")
 /// (RFC 9846 section 4.1.3).
 pub const HELLO_RETRY_REQUEST_RANDOM: [u8; 32] = [
-    0xcf, 0x21, 0xad, 0x74, 0xe5, 0x9a, 0x61, 0x11, 0xbe, 0x1d, 0x8c, 0x02, 0x1e, 0x65, 0xb8,
-    0x91, 0xc2, 0xa2, 0x11, 0x16, 0x7a, 0xbb, 0x8c, 0x5e, 0x07, 0x9e, 0x09, 0xe2, 0xc8, 0xa8,
-    0x33, 0x9c,
+    0xcf, 0x21, 0xad, 0x74, 0xe5, 0x9a, 0x61, 0x11, 0xbe, 0x1d, 0x8c, 0x02, 0x1e, 0x65, 0xb8, 0x91,
+    0xc2, 0xa2, 0x11, 0x16, 0x7a, 0xbb, 0x8c, 0x5e, 0x07, 0x9e, 0x09, 0xe2, 0xc8, 0xa8, 0x33, 0x9c,
 ];
 
 /// Bytes of a handshake message header: type and u24 length.
@@ -101,7 +100,6 @@ impl ClientHello {
 
     /// The extension types in the order sent.
     pub fn extension_types(&self) -> Vec<ExtensionType> {
-        use crate::msgs::extensions::ExtensionBody;
         self.extensions.iter().map(|e| e.ext_type()).collect()
     }
 
