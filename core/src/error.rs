@@ -129,9 +129,8 @@ impl PeerMisbehaved {
             Self::EndOfEarlyDataWithBody => A::DecodeError,
             // RFC 9846 4.2: an extension response the client did not request is
             // unsupported_extension; after HRR, ClientHello2 carries no early_data offer.
-            Self::EarlyDataAcceptedButNotOffered | Self::EarlyDataAcceptedAfterHelloRetryRequest => {
-                A::UnsupportedExtension
-            }
+            Self::EarlyDataAcceptedButNotOffered
+            | Self::EarlyDataAcceptedAfterHelloRetryRequest => A::UnsupportedExtension,
             Self::UnsolicitedExtension(_) => A::UnsupportedExtension,
             Self::EarlyDataAcceptedWithOtherIdentity
             | Self::EarlyDataAcceptedWithOtherCipherSuite

@@ -6,6 +6,7 @@
 #![forbid(unsafe_code)]
 
 pub mod codec;
+pub mod conn;
 pub mod crypto;
 pub mod error;
 pub mod identity;
@@ -15,4 +16,8 @@ pub mod tickets;
 pub mod time;
 pub mod verify;
 
+pub use conn::{
+    ApiMisuse, ClientConfig, ConnError, Connection, EarlyDataStatus, Event, ReadEarlyData,
+    ServerConfig, Side,
+};
 pub use error::{Error, InvalidMessage, PeerMisbehaved};

@@ -70,7 +70,7 @@ fn parse(text: &str) -> Vec<Step> {
     let mut pending: Option<(String, usize, Vec<u8>)> = None;
     let mut action_open = false;
 
-    let mut flush = |steps: &mut Vec<Step>, pending: &mut Option<(String, usize, Vec<u8>)>| {
+    let flush = |steps: &mut Vec<Step>, pending: &mut Option<(String, usize, Vec<u8>)>| {
         if let Some((label, len, bytes)) = pending.take() {
             assert_eq!(bytes.len(), len, "value {label:?} declared {len} octets");
             steps

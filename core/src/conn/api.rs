@@ -1,0 +1,119 @@
+//! The application API's result types: one Rust idiom per `SSL_read_early_data(3)` return
+//! convention. No integer return codes.
+
+use crate::error::Error;
+use std::fmt;
+
+/// `SSL_get_early_data_status(3)`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum EarlyDataStatus {
+    /// `SSL_EARLY_DATA_NOT_SENT`: no early data was offered.
+    NotSent,
+    /// `SSL_EARLY_DATA_ACCEPTED`.
+    Accepted,
+    /// `SSL_EARLY_DATA_REJECTED`. As in OpenSSL, a client that offered early data reports
+    /// this until the server's EncryptedExtensions says otherwise.
+    Rejected,
+}
+
+/// A successful `SSL_read_early_data(3)`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ReadEarlyData {
+    /// `SSL_READ_EARLY_DATA_SUCCESS`: this many bytes were read; call again.
+    Success(usize),
+    /// `SSL_READ_EARLY_DATA_FINISH`: no more early data can be read (none was sent, it was
+    /// rejected, or EndOfEarlyData arrived).
+    Finish,
+}
+
+/// A call that is not allowed at this point. The connection is not harmed: the call
+/// simply did nothing (OpenSSL's `SSL_R_SHOULD_NOT_HAVE_BEEN_CALLED` family).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ApiMisuse {
+    /// write_early_data (client) must be the first I/O call on a new connection.
+    WriteEarlyDataNotFirstIo,
+    /// write_early_data on a client needs a session whose max_early_data is non-zero.
+    SessionDoesNotAllowEarlyData,
+    /// The write would take the early data total past the session's max_early_data;
+    /// nothing of it was sent.
+    EarlyDataLimitExceeded {
+        /// Bytes the session still allows.
+        remaining: usize,
+    },
+    /// The client already knows its early data was rejected (EncryptedExtensions without
+    /// early_data, or a HelloRetryRequest): send the data after the handshake instead.
+    EarlyDataRejected,
+    /// write_early_data after the handshake was completed.
+    EarlyDataAfterHandshake,
+    /// Only servers may call read_early_data.
+    ReadEarlyDataIsServerOnly,
+    /// read_early_data must be the first I/O call on a server connection.
+    ReadEarlyDataNotFirstIo,
+    /// read/write/do_handshake on a server before read_early_data returned Finish.
+    EarlyDataNotFinished,
+    /// A server's write_early_data (0.5-RTT) before the first read_early_data result.
+    WriteEarlyDataBeforeReadEarlyData,
+    /// A write larger than the bounded send buffer accepts now.
+    SendBufferFull,
+}
+
+impl fmt::Display for ApiMisuse {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(self, f)
+    }
+}
+
+/// Why an application call did not complete.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ConnError {
+    /// More bytes from the peer are needed (`SSL_ERROR_WANT_READ`): feed `read_tls` and call
+    /// again.
+    WantRead,
+    /// The call is not allowed now; nothing happened.
+    Misuse(ApiMisuse),
+    /// The connection failed; every later call returns the same error. Flush `write_tls`
+    /// to send the alert.
+    Fatal(Error),
+    /// The peer closed the connection cleanly (close_notify).
+    Closed,
+}
+
+impl ConnError {
+    /// True when the client should retry on a new transport connection without early data
+    /// (SSL_read_early_data(3) NOTES: "Clients that encounter an aborted connection while
+    /// sending early data may want to retry the connection without sending early data").
+    pub fn should_retry_without_early_data(&self) -> bool {
+        matches!(
+            self,
+            Self::Fatal(Error::PeerMisbehaved(
+                crate::error::PeerMisbehaved::DowngradeAfterEarlyData
+            )) | Self::Fatal(Error::AlertReceived(_))
+        )
+    }
+}
+
+impl From<ApiMisuse> for ConnError {
+    fn from(m: ApiMisuse) -> Self {
+        Self::Misuse(m)
+    }
+}
+
+impl From<Error> for ConnError {
+    fn from(e: Error) -> Self {
+        Self::Fatal(e)
+    }
+}
+
+impl fmt::Display for ConnError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::WantRead => f.write_str("want read"),
+            Self::Misuse(m) => write!(f, "API misuse: {m}"),
+            Self::Fatal(e) => write!(f, "fatal: {e}"),
+            Self::Closed => f.write_str("closed by peer"),
+        }
+    }
+}
+
+impl std::error::Error for ConnError {}
