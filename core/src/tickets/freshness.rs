@@ -127,7 +127,10 @@ mod tests {
         let c = check_freshness(5000u32.wrapping_add(77), 77, issued, now, Duration::ZERO);
         assert_eq!(c.freshness, Freshness::Fresh);
         assert_eq!(c.skew_ns, 0);
-        assert_eq!((c.client_ticket_age_ms, c.server_ticket_age_ms), (5000, 5000));
+        assert_eq!(
+            (c.client_ticket_age_ms, c.server_ticket_age_ms),
+            (5000, 5000)
+        );
     }
 
     #[test]

@@ -383,7 +383,9 @@ fn read_server_name(r: &mut Reader<'_>) -> Result<Option<String>, InvalidMessage
         1 => String::from_utf8(read_vec(r, LengthPrefix::U16, 0)?)
             .map(Some)
             .map_err(|_| InvalidMessage::IllegalParameter("session server name is not UTF-8")),
-        _ => Err(InvalidMessage::IllegalParameter("session server name presence")),
+        _ => Err(InvalidMessage::IllegalParameter(
+            "session server name presence",
+        )),
     }
 }
 
@@ -483,7 +485,10 @@ mod tests {
     fn every_truncation_of_a_session_is_refused() {
         let bytes = client().to_bytes();
         for len in 0..bytes.len() {
-            assert!(ClientSession::from_bytes(&bytes[..len]).is_err(), "len {len}");
+            assert!(
+                ClientSession::from_bytes(&bytes[..len]).is_err(),
+                "len {len}"
+            );
         }
     }
 }

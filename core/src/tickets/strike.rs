@@ -230,7 +230,9 @@ impl SharedStrikeRegister {
     fn lock(&self) -> std::sync::MutexGuard<'_, StrikeRegister> {
         // No method panics while holding the lock, so a poisoned register is still
         // consistent; keep using it rather than forget every entry.
-        self.inner.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.inner
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }
 

@@ -345,7 +345,8 @@ mod tests {
 
     #[test]
     fn rotating_to_the_current_key_name_is_refused() {
-        let mut t = Ticketer::new(TicketKey::new([1; 16], TicketAead::Aes256Gcm, &[0; 32]).unwrap());
+        let mut t =
+            Ticketer::new(TicketKey::new([1; 16], TicketAead::Aes256Gcm, &[0; 32]).unwrap());
         let same_name = TicketKey::new([1; 16], TicketAead::Aes256Gcm, &[5; 32]).unwrap();
         assert_eq!(t.rotate(same_name), Err(TicketKeyError::DuplicateKeyName));
     }
