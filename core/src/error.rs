@@ -14,7 +14,7 @@ pub enum InvalidMessage {
     TrailingData(&'static str),
     /// A vector that must hold at least one element (or byte) was empty.
     EmptyVector,
-    /// The same extension appeared twice in one message (RFC 9846 section 4.2).
+    /// The same extension appeared twice in one message (RFC 9846 section 4.3).
     DuplicateExtension(ExtensionType),
     /// A TLSPlaintext fragment over 2^14 bytes, or a TLSCiphertext over 2^14 + 256
     /// (RFC 9846 section 5.1, 5.2).
@@ -31,7 +31,7 @@ pub enum InvalidMessage {
     UnknownHandshakeType(u8),
     /// A handshake message longer than this implementation buffers.
     HandshakeMessageTooLarge,
-    /// pre_shared_key was not the last extension of a ClientHello (RFC 9846 section 4.2.11).
+    /// pre_shared_key was not the last extension of a ClientHello (RFC 9846 section 4.3.11).
     PreSharedKeyNotLast,
     /// A vector or value whose length is outside the range its declaration allows, for
     /// example a legacy_session_id over 32 bytes or a PSK binder under 32 (RFC 9846
@@ -85,9 +85,9 @@ pub enum PeerMisbehaved {
     EarlyDataAcceptedWithOtherAlpn,
     /// The server selected a PSK identity the client did not offer.
     SelectedUnofferedPsk,
-    /// A PSK binder did not verify (RFC 9846 section 4.2.11.2).
+    /// A PSK binder did not verify (RFC 9846 section 4.3.11.2).
     IncorrectBinder,
-    /// A Finished MAC did not verify (RFC 9846 section 4.4.4).
+    /// A Finished MAC did not verify (RFC 9846 section 4.5.3).
     IncorrectFinished,
     /// A CertificateVerify signature did not verify.
     InvalidCertificateVerify,
@@ -127,7 +127,7 @@ impl PeerMisbehaved {
             | Self::KeyEpochWithPendingFragment
             | Self::IllegalChangeCipherSpec => A::UnexpectedMessage,
             Self::EndOfEarlyDataWithBody => A::DecodeError,
-            // RFC 9846 4.2: an extension response the client did not request is
+            // RFC 9846 4.3: an extension response the client did not request is
             // unsupported_extension; after HRR, ClientHello2 carries no early_data offer.
             Self::EarlyDataAcceptedButNotOffered
             | Self::EarlyDataAcceptedAfterHelloRetryRequest => A::UnsupportedExtension,

@@ -32,7 +32,7 @@ impl Timestamp {
         self.0
     }
 
-    /// Whole milliseconds since the UNIX epoch (ticket ages are in ms, RFC 9846 4.6.1).
+    /// Whole milliseconds since the UNIX epoch (ticket ages are in ms, RFC 9846 4.7.1).
     pub const fn as_millis(self) -> u64 {
         self.0 / 1_000_000
     }
@@ -44,7 +44,10 @@ impl Timestamp {
 
     /// `self + d`, saturating.
     pub fn saturating_add(self, d: Duration) -> Self {
-        Self(self.0.saturating_add(u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)))
+        Self(
+            self.0
+                .saturating_add(u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)),
+        )
     }
 
     /// Time elapsed from `earlier` to `self`; zero if `earlier` is later.

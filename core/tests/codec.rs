@@ -353,7 +353,7 @@ fn a_server_hello_with_the_special_random_is_a_hello_retry_request() {
     };
     assert_eq!(hrr.selected_version(), Some(ProtocolVersion::Tls13));
     let cookie = hrr.cookie().unwrap().to_vec();
-    // ClientHello2 echoes the cookie (RFC 9846 section 4.2.2).
+    // ClientHello2 echoes the cookie (RFC 9846 section 4.3.2).
     let ch2 = client_hello(decode_message(construct(5, "client", "ClientHello", 1)));
     assert_eq!(ch2.cookie(), Some(cookie.as_slice()));
 }

@@ -28,11 +28,8 @@ fn early_data_is_accepted_on_resumption_and_read_before_the_client_finished() {
     pair.client_to_server();
     let mut buf = [0u8; 64];
     let mut got = Vec::new();
-    loop {
-        match pair.server.read_early_data(&mut buf, pair.now).unwrap() {
-            ReadEarlyData::Success(n) => got.extend_from_slice(&buf[..n]),
-            ReadEarlyData::Finish => break,
-        }
+    while let ReadEarlyData::Success(n) = pair.server.read_early_data(&mut buf, pair.now).unwrap() {
+        got.extend_from_slice(&buf[..n]);
         if got.len() == 11 {
             // The client finishes: EndOfEarlyData then Finished.
             pair.server_to_client();

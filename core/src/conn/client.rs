@@ -263,7 +263,7 @@ impl Connection {
     }
 
     /// Builds and encodes a ClientHello (the first, or the second after `c.hello_retry`),
-    /// computing the PSK binder over the truncated message (RFC 9846 4.2.11.2).
+    /// computing the PSK binder over the truncated message (RFC 9846 4.3.11.2).
     fn client_hello(&mut self, c: &mut ClientState, now: Timestamp) -> Result<Vec<u8>, Error> {
         let key_share = c
             .key_share
@@ -294,7 +294,7 @@ impl Connection {
             exts.push(ClientExtension::Cookie(cookie.to_vec()));
         }
         let psk_suite = c.psk_suite();
-        // After HRR the PSK must match the HRR's hash (RFC 9846 4.1.4).
+        // After HRR the PSK must match the HRR's hash (RFC 9846 4.2.4).
         let psk_suite = match (&c.hello_retry, psk_suite) {
             (Some(hrr), Some(s)) => suites::lookup(hrr.cipher_suite)
                 .filter(|h| h.hash == s.hash)
@@ -367,12 +367,12 @@ impl Connection {
 
     pub(super) fn client_handle(
         &mut self,
-        mut c: ClientState,
+        mut c: Box<ClientState>,
         msg: HandshakeMessage,
         raw: Vec<u8>,
         epoch: KeyEpoch,
         now: Timestamp,
-    ) -> Result<ClientState, Error> {
+    ) -> Result<Box<ClientState>, Error> {
         let expected = c.expect;
         let unexpected = |expected: &'static str| Error::InappropriateHandshakeMessage {
             expected,
@@ -397,7 +397,7 @@ impl Connection {
             }
             (Expect::EncryptedExtensions, _) => return Err(unexpected("EncryptedExtensions")),
             (Expect::Certificate, HandshakePayload::Certificate(cert)) => {
-                // RFC 9846 4.4.2: the server's certificate_request_context is empty.
+                // RFC 9846 4.5.1: the server's certificate_request_context is empty.
                 if !cert.context.is_empty() {
                     return Err(
                         PeerMisbehaved::IllegalParameter("certificate_request_context").into(),
@@ -463,7 +463,7 @@ impl Connection {
         raw: &[u8],
         now: Timestamp,
     ) -> Result<(), Error> {
-        // RFC 9846 4.1.4: at most one HRR, and it must change something.
+        // RFC 9846 4.2.4: at most one HRR, and it must change something.
         if c.hello_retry.is_some() {
             return Err(PeerMisbehaved::IllegalHelloRetryRequest.into());
         }
@@ -553,7 +553,7 @@ impl Connection {
             None => None,
             Some(0) if offered_psk => {
                 let session = c.session.as_ref().ok_or(Error::Internal("no session"))?;
-                // RFC 9846 4.2.11: the PSK's hash must match the negotiated suite's.
+                // RFC 9846 4.3.11: the PSK's hash must match the negotiated suite's.
                 if suites::lookup(session.suite).map(|s| s.hash) != Some(suite.hash) {
                     return Err(
                         PeerMisbehaved::IllegalParameter("PSK hash differs from suite").into(),
@@ -605,7 +605,7 @@ impl Connection {
         ee: &[crate::msgs::extensions::ServerExtension],
     ) -> Result<(), Error> {
         for ext in ee {
-            // RFC 9846 4.2: these belong in ServerHello only.
+            // RFC 9846 4.3: these belong in ServerHello only.
             if matches!(
                 ext.ext_type(),
                 ExtensionType::KeyShare
@@ -625,7 +625,7 @@ impl Connection {
             c.alpn = Some(proto.to_vec());
         }
         if ee.early_data_accepted() {
-            // RFC 9846 4.2 and 4.2.11: an extension we did not offer, or an acceptance
+            // RFC 9846 4.3 and 4.2.11: an extension we did not offer, or an acceptance
             // that breaks the 0-RTT rules.
             if c.hello_retry.is_some() && c.early_data_offered {
                 return Err(PeerMisbehaved::EarlyDataAcceptedAfterHelloRetryRequest.into());
@@ -706,7 +706,7 @@ impl Connection {
     fn client_send_finished(&mut self, c: &mut ClientState) -> Result<(), Error> {
         let suite = c.suite.ok_or(Error::Internal("no suite"))?;
         if self.early.status == Some(EarlyDataStatus::Accepted) {
-            // RFC 9846 4.5: EndOfEarlyData under the 0-RTT keys, then the handshake keys.
+            // RFC 9846 4.7: EndOfEarlyData under the 0-RTT keys, then the handshake keys.
             let eoed = HandshakeMessage::new(HandshakePayload::EndOfEarlyData).get_encoding();
             self.events
                 .push(Event::HandshakeSent(HandshakeType::EndOfEarlyData));
@@ -782,7 +782,7 @@ impl Connection {
             ticket_id: super::events::ticket_id(&nst.ticket),
             max_early_data: max,
         });
-        // RFC 9846 4.6.1: a lifetime of zero means the ticket must not be used.
+        // RFC 9846 4.7.1: a lifetime of zero means the ticket must not be used.
         if nst.lifetime > 0 {
             self.new_sessions.push(session);
         }
@@ -804,7 +804,7 @@ impl Connection {
         ));
     }
 
-    /// RFC 9846 4.6.3: a KeyUpdate changes the peer's sending keys; if asked, we update
+    /// RFC 9846 4.7.3: a KeyUpdate changes the peer's sending keys; if asked, we update
     /// ours too (once, however many requests arrive before we send).
     pub(super) fn key_update_received(
         &mut self,

@@ -44,7 +44,7 @@ pub type FindExternalPsk = Arc<dyn Fn(&[u8]) -> Option<ServerSessionValue> + Sen
 /// External session cache callbacks (`SSL_CTX_sess_set_new_cb` / `remove_cb` / `get_cb`).
 pub type ExternalSessionStore = Arc<Mutex<dyn SessionStoreCallbacks<ServerSessionValue> + Send>>;
 
-/// How the server forces a HelloRetryRequest (RFC 9846 section 4.1.4).
+/// How the server forces a HelloRetryRequest (RFC 9846 section 4.2.4).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub enum HelloRetryPolicy {
     /// Only when the client sent no usable key share.
@@ -77,7 +77,7 @@ pub struct ServerConfig {
     no_anti_replay: AtomicBool,
     /// Tickets sent after each full or resumed handshake.
     pub num_tickets: usize,
-    /// Ticket lifetime advertised in NewSessionTicket (RFC 9846 4.6.1: at most 7 days).
+    /// Ticket lifetime advertised in NewSessionTicket (RFC 9846 4.7.1: at most 7 days).
     pub ticket_lifetime: Duration,
     /// Stateful or stateless tickets when anti-replay does not force stateful ones.
     pub ticket_kind: TicketKind,

@@ -133,7 +133,8 @@ mod tests {
     #[test]
     fn each_failed_rule_rejects_with_its_own_reason() {
         use EarlyDataRejectReason as R;
-        let cases: Vec<(fn(&mut EarlyDataFacts<'static>), R)> = vec![
+        type Mutation = fn(&mut EarlyDataFacts<'static>);
+        let cases: Vec<(Mutation, R)> = vec![
             (|f| f.reading_early_data = false, R::NotReadingEarlyData),
             (|f| f.selected_identity = None, R::NoPskAccepted),
             (|f| f.selected_identity = Some(1), R::PskNotFirstIdentity),

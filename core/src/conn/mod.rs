@@ -99,8 +99,8 @@ struct EarlyData {
 }
 
 enum State {
-    Client(client::ClientState),
-    Server(server::ServerState),
+    Client(Box<client::ClientState>),
+    Server(Box<server::ServerState>),
 }
 
 impl Connection {
@@ -119,11 +119,11 @@ impl Connection {
             config::DEFAULT_RECV_MAX_EARLY_DATA,
             None,
         );
-        conn.state = Some(State::Client(client::ClientState::new(
+        conn.state = Some(State::Client(Box::new(client::ClientState::new(
             config,
             server_name,
             session,
-        )));
+        ))));
         conn
     }
 
@@ -137,7 +137,7 @@ impl Connection {
             config.recv_max_early_data(),
             config.allow_early_data.clone(),
         );
-        conn.state = Some(State::Server(server::ServerState::new(config)));
+        conn.state = Some(State::Server(Box::new(server::ServerState::new(config))));
         conn
     }
 
@@ -190,7 +190,7 @@ impl Connection {
     /// Appends every byte waiting to be sent to `out`; returns how many.
     pub fn write_tls(&mut self, out: &mut Vec<u8>) -> usize {
         let n = self.rl.sendable.len();
-        out.extend(self.rl.sendable.drain(..));
+        out.append(&mut self.rl.sendable);
         n
     }
 

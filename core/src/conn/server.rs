@@ -5,7 +5,7 @@
 use super::config::{EarlyDataCallbackInfo, HelloRetryPolicy, TicketKind};
 use super::decide::{decide_early_data, EarlyDataFacts, LibraryDecision, StrikeFact};
 use super::events::{ticket_id, EarlyDataRejectReason, Event, KeyEpoch, PskRejectReason};
-use super::{ApiMisuse, ConnError, Connection, EarlyDataStatus, ServerConfig, State};
+use super::{ApiMisuse, ConnError, Connection, EarlyDataStatus, ServerConfig};
 use crate::codec::Codec;
 use crate::crypto::hash::{Transcript, TranscriptBuffer};
 use crate::crypto::key_schedule::{
@@ -164,12 +164,12 @@ impl Connection {
 
     pub(super) fn server_handle(
         &mut self,
-        mut s: ServerState,
+        mut s: Box<ServerState>,
         msg: HandshakeMessage,
         raw: Vec<u8>,
         epoch: KeyEpoch,
         now: Timestamp,
-    ) -> Result<ServerState, Error> {
+    ) -> Result<Box<ServerState>, Error> {
         let expected = s.expect;
         let unexpected = |expected: &'static str| Error::InappropriateHandshakeMessage {
             expected,
@@ -186,7 +186,7 @@ impl Connection {
                 return Err(unexpected("ClientHello"))
             }
             (Expect::EarlyData, HandshakePayload::EndOfEarlyData) if epoch == KeyEpoch::Early => {
-                // RFC 9846 4.5: EndOfEarlyData, under the 0-RTT keys, ends early data.
+                // RFC 9846 4.7: EndOfEarlyData, under the 0-RTT keys, ends early data.
                 s.transcript()?.add(&raw);
                 let suite = s.suite.ok_or(Error::Internal("no suite"))?;
                 let secret = s
@@ -228,7 +228,7 @@ impl Connection {
         now: Timestamp,
     ) -> Result<(), Error> {
         let second = s.expect == Expect::SecondClientHello;
-        // RFC 9846 4.1.2: we speak TLS 1.3 only; a client without it gets protocol_version.
+        // RFC 9846 4.3.2: we speak TLS 1.3 only; a client without it gets protocol_version.
         if !ch
             .supported_versions()
             .is_some_and(|v| v.contains(&ProtocolVersion::Tls13))
@@ -239,7 +239,7 @@ impl Connection {
             return Err(PeerMisbehaved::IllegalParameter("legacy_compression_methods").into());
         }
         if second {
-            // RFC 9846 4.1.2 / 4.3.10: ClientHello2 must not offer early data and must
+            // RFC 9846 4.3.2 / 4.3.10: ClientHello2 must not offer early data and must
             // echo the cookie.
             if ch.early_data_offered() {
                 return Err(
@@ -607,7 +607,7 @@ impl Connection {
                 });
                 continue;
             }
-            // RFC 9846 4.2.11: the PSK must be usable with the negotiated suite's hash.
+            // RFC 9846 4.3.11: the PSK must be usable with the negotiated suite's hash.
             if suites::lookup(value.suite).map(|v| v.hash) != Some(suite.hash) {
                 self.events.push(Event::PskRejected {
                     reason: PskRejectReason::IncompatibleCipherSuite,
@@ -807,7 +807,7 @@ impl Connection {
         Ok(())
     }
 
-    /// NewSessionTicket (RFC 9846 4.6.1). With replay protection on, or stateful tickets
+    /// NewSessionTicket (RFC 9846 4.7.1). With replay protection on, or stateful tickets
     /// configured, the ticket names a cache entry ("Sessions will be added to the cache
     /// whenever a session ticket is issued"); otherwise it is sealed session state.
     fn server_issue_ticket(

@@ -158,7 +158,7 @@ wire_enum! {
 }
 
 wire_enum! {
-    /// `ExtensionType` (RFC 9846 section 4.2).
+    /// `ExtensionType` (RFC 9846 section 4.3).
     ExtensionType: u16 {
         /// server_name(0)
         ServerName = 0,
@@ -197,7 +197,7 @@ wire_enum! {
 }
 
 wire_enum! {
-    /// `NamedGroup` (RFC 9846 section 4.2.7).
+    /// `NamedGroup` (RFC 9846 section 4.3.7).
     NamedGroup: u16 {
         /// secp256r1
         Secp256r1 = 0x0017,
@@ -215,7 +215,7 @@ wire_enum! {
 }
 
 wire_enum! {
-    /// `SignatureScheme` (RFC 9846 section 4.2.3).
+    /// `SignatureScheme` (RFC 9846 section 4.3.3).
     SignatureScheme: u16 {
         /// rsa_pkcs1_sha256
         RsaPkcs1Sha256 = 0x0401,
@@ -249,7 +249,7 @@ wire_enum! {
 }
 
 wire_enum! {
-    /// `PskKeyExchangeMode` (RFC 9846 section 4.2.9).
+    /// `PskKeyExchangeMode` (RFC 9846 section 4.3.9).
     PskKeyExchangeMode: u8 {
         /// psk_ke: PSK-only key establishment.
         PskKe = 0,
@@ -259,7 +259,7 @@ wire_enum! {
 }
 
 wire_enum! {
-    /// `KeyUpdateRequest` (RFC 9846 section 4.6.3).
+    /// `KeyUpdateRequest` (RFC 9846 section 4.7.3).
     KeyUpdateRequest: u8 {
         /// update_not_requested(0)
         UpdateNotRequested = 0,

@@ -19,10 +19,10 @@ use crate::msgs::enums::{
     ExtensionType, NamedGroup, ProtocolVersion, PskKeyExchangeMode, ServerNameType, SignatureScheme,
 };
 
-/// Shortest PSK binder (`opaque PskBinderEntry<32..255>`, RFC 9846 section 4.2.11).
+/// Shortest PSK binder (`opaque PskBinderEntry<32..255>`, RFC 9846 section 4.3.11).
 pub const MIN_BINDER_LEN: usize = 32;
 
-/// `KeyShareEntry` (RFC 9846 section 4.2.8): a group and its `key_exchange<1..2^16-1>`.
+/// `KeyShareEntry` (RFC 9846 section 4.3.8): a group and its `key_exchange<1..2^16-1>`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct KeyShareEntry {
     /// The group the key belongs to.
@@ -70,7 +70,7 @@ impl Codec for ServerNameEntry {
     }
 }
 
-/// `PskIdentity` (RFC 9846 section 4.2.11).
+/// `PskIdentity` (RFC 9846 section 4.3.11).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PresharedKeyIdentity {
     /// `opaque identity<1..2^16-1>`: a ticket, or an external PSK's label.
@@ -94,7 +94,7 @@ impl Codec for PresharedKeyIdentity {
     }
 }
 
-/// `OfferedPsks`, the ClientHello body of pre_shared_key (RFC 9846 section 4.2.11).
+/// `OfferedPsks`, the ClientHello body of pre_shared_key (RFC 9846 section 4.3.11).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PresharedKeyOffer {
     /// `PskIdentity identities<7..2^16-1>`, in the client's order of preference.
@@ -106,7 +106,7 @@ pub struct PresharedKeyOffer {
 impl PresharedKeyOffer {
     /// Length of the encoded binders list including its 2-byte length prefix. Because
     /// pre_shared_key is the last extension and binders its last field, this many bytes
-    /// are the tail of the encoded ClientHello (RFC 9846 section 4.2.11.2).
+    /// are the tail of the encoded ClientHello (RFC 9846 section 4.3.11.2).
     pub fn binders_len(&self) -> usize {
         2 + self.binders.iter().map(|b| 1 + b.len()).sum::<usize>()
     }
@@ -219,7 +219,7 @@ pub fn put_extensions<T: ExtensionBody>(exts: &[T], out: &mut Vec<u8>) {
 }
 
 /// Reads `Extension extensions<0..2^16-1>`, refusing a type that appears twice
-/// (RFC 9846 section 4.2: "There MUST NOT be more than one extension of the same type in a
+/// (RFC 9846 section 4.3: "There MUST NOT be more than one extension of the same type in a
 /// given extension block").
 pub fn read_extensions<T: ExtensionBody>(r: &mut Reader<'_>) -> Result<Vec<T>, InvalidMessage> {
     let mut sub = r.sub(LengthPrefix::U16)?;
@@ -237,7 +237,7 @@ pub fn read_extensions<T: ExtensionBody>(r: &mut Reader<'_>) -> Result<Vec<T>, I
 }
 
 /// Reads a ClientHello's extensions: no duplicates, and pre_shared_key, if present, last
-/// (RFC 9846 section 4.2.11: "The "pre_shared_key" extension MUST be the last extension in
+/// (RFC 9846 section 4.3.11: "The "pre_shared_key" extension MUST be the last extension in
 /// the ClientHello ... Servers MUST check that it is the last extension and otherwise fail
 /// the handshake with an "illegal_parameter" alert").
 pub fn read_client_extensions(r: &mut Reader<'_>) -> Result<Vec<ClientExtension>, InvalidMessage> {
@@ -276,7 +276,7 @@ fn unknown_body(typ: ExtensionType, body: &mut Reader<'_>) -> (ExtensionType, Ve
     (typ, body.rest().to_vec())
 }
 
-/// An extension of a ClientHello (RFC 9846 section 4.2, "CH" in the table).
+/// An extension of a ClientHello (RFC 9846 section 4.3, "CH" in the table).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ClientExtension {
     /// server_name: `ServerName server_name_list<1..2^16-1>` (RFC 6066).
@@ -457,7 +457,7 @@ impl ExtensionBody for ServerExtension {
 
 extension_codec!(ServerExtension);
 
-/// An extension of a HelloRetryRequest ("HRR" in RFC 9846 section 4.2).
+/// An extension of a HelloRetryRequest ("HRR" in RFC 9846 section 4.3).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum HelloRetryExtension {
     /// key_share: `NamedGroup selected_group` (section 4.2.8).
@@ -509,7 +509,7 @@ impl ExtensionBody for HelloRetryExtension {
 
 extension_codec!(HelloRetryExtension);
 
-/// An extension of a NewSessionTicket ("NST" in RFC 9846 section 4.2).
+/// An extension of a NewSessionTicket ("NST" in RFC 9846 section 4.3).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum NewSessionTicketExtension {
     /// early_data: `uint32 max_early_data_size`, the most 0-RTT bytes the server will

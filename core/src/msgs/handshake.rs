@@ -6,7 +6,7 @@
 //! level, so that decode-then-encode reproduces the received bytes exactly: the transcript
 //! hash is taken over the raw bytes, and the PSK binders over a prefix of them.
 //!
-//! The extensions block of ClientHello and ServerHello is required. RFC 9846 section 4.1.2
+//! The extensions block of ClientHello and ServerHello is required. RFC 9846 section 4.2.2
 //! lets a pre-TLS-1.2 peer omit it; such a peer cannot speak TLS 1.3, so the message is a
 //! decode_error here.
 
@@ -26,7 +26,7 @@ use crate::msgs::extensions::{
 };
 
 /// The ServerHello.random that marks a HelloRetryRequest: SHA-256("HelloRetryRequest")
-/// (RFC 9846 section 4.1.3).
+/// (RFC 9846 section 4.2.3).
 pub const HELLO_RETRY_REQUEST_RANDOM: [u8; 32] = [
     0xcf, 0x21, 0xad, 0x74, 0xe5, 0x9a, 0x61, 0x11, 0xbe, 0x1d, 0x8c, 0x02, 0x1e, 0x65, 0xb8, 0x91,
     0xc2, 0xa2, 0x11, 0x16, 0x7a, 0xbb, 0x8c, 0x5e, 0x07, 0x9e, 0x09, 0xe2, 0xc8, 0xa8, 0x33, 0x9c,
@@ -35,7 +35,7 @@ pub const HELLO_RETRY_REQUEST_RANDOM: [u8; 32] = [
 /// Bytes of a handshake message header: type and u24 length.
 pub const HANDSHAKE_HEADER_LEN: usize = 4;
 
-/// Longest `legacy_session_id` (RFC 9846 section 4.1.2).
+/// Longest `legacy_session_id` (RFC 9846 section 4.2.2).
 const MAX_SESSION_ID_LEN: usize = 32;
 
 fn read_random(r: &mut Reader<'_>) -> Result<[u8; 32], InvalidMessage> {
@@ -52,7 +52,7 @@ fn read_session_id(r: &mut Reader<'_>) -> Result<Vec<u8>, InvalidMessage> {
     Ok(id)
 }
 
-/// ClientHello (RFC 9846 section 4.1.2).
+/// ClientHello (RFC 9846 section 4.2.2).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ClientHello {
     /// `legacy_version`: 0x0303 for TLS 1.3 clients.
@@ -192,7 +192,7 @@ impl ClientHello {
     }
 
     /// Length of the encoded binders list including its 2-byte prefix, which is always the
-    /// tail of the encoded message; 0 without pre_shared_key (RFC 9846 section 4.2.11.2).
+    /// tail of the encoded message; 0 without pre_shared_key (RFC 9846 section 4.3.11.2).
     pub fn binders_len(&self) -> usize {
         self.psk_offer().map_or(0, PresharedKeyOffer::binders_len)
     }
@@ -212,14 +212,14 @@ impl ClientHello {
 }
 
 /// The bytes of an encoded ClientHello *message* (header included) that the PSK binders
-/// are computed over: everything but the binders list (RFC 9846 section 4.2.11.2), where
+/// are computed over: everything but the binders list (RFC 9846 section 4.3.11.2), where
 /// `binders_len` is [`ClientHello::binders_len`]. `None` if the message is shorter.
 pub fn truncate_for_binders(encoded_ch_message: &[u8], binders_len: usize) -> Option<&[u8]> {
     let keep = encoded_ch_message.len().checked_sub(binders_len)?;
     encoded_ch_message.get(..keep)
 }
 
-/// ServerHello (RFC 9846 section 4.1.3), when its random is not
+/// ServerHello (RFC 9846 section 4.2.3), when its random is not
 /// [`HELLO_RETRY_REQUEST_RANDOM`].
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ServerHello {
@@ -260,7 +260,7 @@ impl ServerHello {
     }
 }
 
-/// HelloRetryRequest (RFC 9846 section 4.1.4): a ServerHello whose random is
+/// HelloRetryRequest (RFC 9846 section 4.2.4): a ServerHello whose random is
 /// [`HELLO_RETRY_REQUEST_RANDOM`], so the random is not stored.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct HelloRetryRequest {
@@ -307,7 +307,7 @@ impl HelloRetryRequest {
     }
 }
 
-/// One `CertificateEntry` (RFC 9846 section 4.4.2), X.509 only.
+/// One `CertificateEntry` (RFC 9846 section 4.5.1), X.509 only.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CertificateEntry {
     /// `cert_data<1..2^24-1>`: a DER certificate.
@@ -330,7 +330,7 @@ impl Codec for CertificateEntry {
     }
 }
 
-/// Certificate (RFC 9846 section 4.4.2).
+/// Certificate (RFC 9846 section 4.5.1).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CertificatePayload {
     /// `certificate_request_context<0..2^8-1>`: empty for server authentication.
@@ -376,7 +376,7 @@ impl Codec for CertificateRequest {
     }
 }
 
-/// CertificateVerify (RFC 9846 section 4.4.3).
+/// CertificateVerify (RFC 9846 section 4.5.2).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CertificateVerify {
     /// The signature algorithm used.
@@ -399,7 +399,7 @@ impl Codec for CertificateVerify {
     }
 }
 
-/// NewSessionTicket (RFC 9846 section 4.6.1).
+/// NewSessionTicket (RFC 9846 section 4.7.1).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct NewSessionTicket {
     /// `ticket_lifetime` in seconds (at most 604800, checked by the receiver).
@@ -416,7 +416,7 @@ pub struct NewSessionTicket {
 
 impl NewSessionTicket {
     /// early_data: the server accepts up to this many bytes of 0-RTT data with this
-    /// ticket (RFC 9846 section 4.6.1); `None` means no early data.
+    /// ticket (RFC 9846 section 4.7.1); `None` means no early data.
     pub fn max_early_data_size(&self) -> Option<u32> {
         match find(&self.extensions, ExtensionType::EarlyData) {
             Some(NewSessionTicketExtension::EarlyData(n)) => Some(*n),
@@ -577,7 +577,7 @@ fn handshake_type_name(typ: HandshakeType) -> &'static str {
 }
 
 /// ServerHello and HelloRetryRequest share `msg_type` 2 and are told apart by the random
-/// (RFC 9846 section 4.1.3).
+/// (RFC 9846 section 4.2.3).
 fn read_server_hello(r: &mut Reader<'_>) -> Result<HandshakePayload, InvalidMessage> {
     let legacy_version = ProtocolVersion::read(r)?;
     let random = read_random(r)?;
@@ -654,7 +654,7 @@ pub fn read_handshake_header(r: &mut Reader<'_>) -> Result<(HandshakeType, usize
 }
 
 /// Writes a handshake header for a body of `len` bytes (the message_hash construction of
-/// RFC 9846 section 4.4.1 needs one without a payload struct).
+/// RFC 9846 section 4.1 needs one without a payload struct).
 pub fn put_handshake_header(typ: HandshakeType, len: usize, out: &mut Vec<u8>) {
     typ.encode(out);
     put_u24(u32::try_from(len).unwrap_or(u32::MAX), out);
