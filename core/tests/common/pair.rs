@@ -127,3 +127,31 @@ pub fn tickets_from_full_handshake(
     let _ = pair.client.read(&mut buf, pair.now);
     pair.client.take_new_sessions()
 }
+
+/// Splits a byte stream into complete TLS records (header + payload).
+pub fn split_records(bytes: &[u8]) -> Vec<Vec<u8>> {
+    let mut out = Vec::new();
+    let mut rest = bytes;
+    while rest.len() >= 5 {
+        let len = usize::from(u16::from_be_bytes([rest[3], rest[4]]));
+        let end = (5 + len).min(rest.len());
+        out.push(rest[..end].to_vec());
+        rest = &rest[end..];
+    }
+    out
+}
+
+/// True if `events` contains a handshake message of type `typ` sent by this side.
+pub fn sent(events: &[zerortt_core::Event], typ: zerortt_core::msgs::enums::HandshakeType) -> bool {
+    events
+        .iter()
+        .any(|e| matches!(e, zerortt_core::Event::HandshakeSent(t) if *t == typ))
+}
+
+impl Pair {
+    /// Hands raw bytes to the server (for tests that cut the client's output up).
+    pub fn deliver_to_server(&mut self, bytes: &[u8]) {
+        let n = self.server.read_tls(bytes);
+        assert_eq!(n, bytes.len(), "server buffer full");
+    }
+}
