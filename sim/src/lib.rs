@@ -4,4 +4,8 @@
 //! Nothing here reads the wall clock: time is virtual, in nanoseconds, and every random
 //! choice comes from a ChaCha stream derived from one master seed.
 #![forbid(unsafe_code)]
+
 pub mod net;
+pub mod report;
+pub mod scenario;
+pub mod world;

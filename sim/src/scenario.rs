@@ -1,0 +1,329 @@
+//! Scenarios: what a run sets up and does, written in TOML (serde) or built in Rust.
+//! Every field has a default, so a scenario file names only what it changes. Unknown
+//! fields are refused (`deny_unknown_fields`) so a typo is an error with its location,
+//! not a silently ignored knob.
+
+use serde::{Deserialize, Serialize};
+
+/// One scenario: network, TCP, servers, client script, attacker.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Scenario {
+    /// Stable identifier users type (`zerortt run accepted`).
+    pub name: String,
+    /// One line for `zerortt scenarios`.
+    pub description: String,
+    /// Links between the client and the servers.
+    pub network: Network,
+    /// TCP socket options.
+    pub tcp: Tcp,
+    /// The server(s).
+    pub server: Server,
+    /// The client application's script.
+    pub client: Client,
+    /// The attacker's replays of the client's first flight.
+    pub attack: Attack,
+    /// Ranges an `explore` run draws knobs from (swarm testing).
+    pub explore: Explore,
+}
+
+/// Link parameters, the same in both directions.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Network {
+    /// One-way latency.
+    pub latency_ms: f64,
+    /// Uniform extra delay 0..=jitter per packet.
+    pub jitter_ms: f64,
+    /// Serialisation rate; 0 means unlimited.
+    pub bandwidth_kbps: u64,
+    /// Probability that a packet is lost, 0..1.
+    pub loss: f64,
+    /// Probability that a packet is duplicated, 0..1.
+    pub duplicate: f64,
+    /// Link MTU in bytes (the MSS is MTU - 40).
+    pub mtu: usize,
+    /// Lose every packet the client sends when its first flight (ClientHello and early
+    /// data) leaves on the 0-RTT connection: a deterministic "loss on the first flight".
+    pub lose_first_flight: bool,
+}
+
+impl Default for Network {
+    fn default() -> Self {
+        Self {
+            latency_ms: 25.0,
+            jitter_ms: 0.0,
+            bandwidth_kbps: 0,
+            loss: 0.0,
+            duplicate: 0.0,
+            mtu: 1500,
+            lose_first_flight: false,
+        }
+    }
+}
+
+/// TCP options.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Tcp {
+    /// TCP_NODELAY on the client socket (Nagle off).
+    pub client_nodelay: bool,
+    /// Turn Nagle back on once the TLS handshake is complete (the man page's advice).
+    pub client_nagle_after_handshake: bool,
+    /// TCP_NODELAY on the server sockets.
+    pub server_nodelay: bool,
+    /// `off`, `quickack` (Linux's quick-ACK at connection start, then 40 ms) or a delay
+    /// such as `40ms`.
+    pub delayed_ack: String,
+    /// Initial congestion window in segments (RFC 6928: 10).
+    pub initial_cwnd: u32,
+}
+
+impl Default for Tcp {
+    fn default() -> Self {
+        Self {
+            client_nodelay: false,
+            client_nagle_after_handshake: false,
+            server_nodelay: true,
+            delayed_ack: "40ms".into(),
+            initial_cwnd: 10,
+        }
+    }
+}
+
+/// How several servers share state.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Sharing {
+    /// Nothing shared: a ticket only works where it was issued.
+    #[default]
+    Nothing,
+    /// Stateless tickets under shared ticket keys.
+    TicketKeys,
+    /// One internal session cache for all servers (single-use tickets cluster-wide).
+    Cache,
+    /// Shared ticket keys plus a shared ClientHello strike register.
+    StrikeRegister,
+    /// Separate internal caches plus an external cache reached over a link with latency
+    /// (SSL_CTX_sess_set_remove_cb; the man page's race window).
+    ExternalCache,
+}
+
+/// The server side.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Server {
+    /// Servers in the cluster (the client talks to server 0).
+    pub count: usize,
+    /// What the servers share.
+    pub sharing: Sharing,
+    /// SSL_CTX_set_max_early_data.
+    pub max_early_data: u32,
+    /// SSL_CTX_set_recv_max_early_data.
+    pub recv_max_early_data: u32,
+    /// If set, max_early_data is changed to this after the tickets were issued.
+    pub max_early_data_after_tickets: Option<u32>,
+    /// SSL_OP_NO_ANTI_REPLAY.
+    pub no_anti_replay: bool,
+    /// Force a HelloRetryRequest (cookie) on every first ClientHello.
+    pub hello_retry: bool,
+    /// Allow-early-data callback: `always`, `never`, or `load:N` (decline while more than N
+    /// connections are in progress on that server).
+    pub allow_early_data: String,
+    /// Answer with 0.5-RTT data right after the first read_early_data.
+    pub half_rtt_response: bool,
+    /// Ticket age tolerance (RFC 9846 8.3); OpenSSL uses 10 s.
+    pub ticket_age_tolerance_ms: u64,
+    /// Latency of the link to the external cache (sharing = external_cache).
+    pub external_cache_latency_ms: f64,
+    /// Use an external PSK instead of tickets (no replay protection, documented).
+    pub external_psk: bool,
+}
+
+impl Default for Server {
+    fn default() -> Self {
+        Self {
+            count: 1,
+            sharing: Sharing::Nothing,
+            max_early_data: 16384,
+            recv_max_early_data: 16384,
+            max_early_data_after_tickets: None,
+            no_anti_replay: false,
+            hello_retry: false,
+            allow_early_data: "always".into(),
+            half_rtt_response: false,
+            ticket_age_tolerance_ms: 10_000,
+            external_cache_latency_ms: 5.0,
+            external_psk: false,
+        }
+    }
+}
+
+/// The client application's script.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Client {
+    /// Early data, in bytes per write_early_data call; empty means no early data.
+    pub early_data_chunks: Vec<usize>,
+    /// Time between early data writes.
+    pub chunk_interval_ms: f64,
+    /// Raise the session's max_early_data to this (SSL_SESSION_set_max_early_data) to
+    /// send more than the server allowed.
+    pub session_max_early_data: Option<u32>,
+    /// Bytes of the normal request after the handshake.
+    pub request_bytes: usize,
+    /// Time between the ticket-issuing connection and the 0-RTT connection.
+    pub resume_after_ms: f64,
+    /// On an aborted 0-RTT connection, retry once without early data (the man page's
+    /// advice).
+    pub retry_without_early_data: bool,
+}
+
+impl Default for Client {
+    fn default() -> Self {
+        Self {
+            early_data_chunks: vec![500],
+            chunk_interval_ms: 0.0,
+            session_max_early_data: None,
+            request_bytes: 100,
+            resume_after_ms: 1000.0,
+            retry_without_early_data: true,
+        }
+    }
+}
+
+/// Replays of the client's recorded first flight.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Attack {
+    /// Each replay: when (ms after the 0-RTT connection starts) and to which server.
+    pub replays: Vec<Replay>,
+}
+
+/// One replay.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Replay {
+    /// Milliseconds after the 0-RTT connection's SYN.
+    pub at_ms: f64,
+    /// Target server index.
+    pub server: usize,
+}
+
+/// Knob ranges for `explore` (each seed draws one value per range).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Explore {
+    /// One-way latency range in ms.
+    pub latency_ms: Option<[f64; 2]>,
+    /// Loss probability range.
+    pub loss: Option<[f64; 2]>,
+    /// Jitter range in ms.
+    pub jitter_ms: Option<[f64; 2]>,
+    /// Total early data range in bytes (split into 1-4 chunks).
+    pub early_data_bytes: Option<[usize; 2]>,
+}
+
+/// A problem in a scenario, with where it is and what is allowed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ScenarioError {
+    /// `file:line:column` or the field path.
+    pub location: String,
+    /// What is wrong and the valid choices.
+    pub message: String,
+}
+
+impl std::fmt::Display for ScenarioError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.location, self.message)
+    }
+}
+
+impl std::error::Error for ScenarioError {}
+
+impl Scenario {
+    /// Parses TOML; `origin` names the file in error messages.
+    pub fn from_toml(text: &str, origin: &str) -> Result<Self, ScenarioError> {
+        let scenario: Scenario = toml::from_str(text).map_err(|e| {
+            let location = match e.span() {
+                Some(span) => {
+                    let before = &text[..span.start.min(text.len())];
+                    let line = before.matches('\n').count() + 1;
+                    let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+                    format!("{origin}:{line}:{column}")
+                }
+                None => origin.to_owned(),
+            };
+            ScenarioError { location, message: e.message().to_owned() }
+        })?;
+        scenario.validate(origin)?;
+        Ok(scenario)
+    }
+
+    /// Range checks that TOML types cannot express.
+    pub fn validate(&self, origin: &str) -> Result<(), ScenarioError> {
+        let err = |field: &str, message: String| {
+            Err(ScenarioError { location: format!("{origin}: {field}"), message })
+        };
+        let n = &self.network;
+        for (field, p) in [("network.loss", n.loss), ("network.duplicate", n.duplicate)] {
+            if !(0.0..=0.9).contains(&p) {
+                return err(field, format!("{p} is out of range; valid: 0.0 to 0.9"));
+            }
+        }
+        for (field, v) in [
+            ("network.latency_ms", n.latency_ms),
+            ("network.jitter_ms", n.jitter_ms),
+            ("client.chunk_interval_ms", self.client.chunk_interval_ms),
+            ("client.resume_after_ms", self.client.resume_after_ms),
+            ("server.external_cache_latency_ms", self.server.external_cache_latency_ms),
+        ] {
+            if !(0.0..=60_000.0).contains(&v) {
+                return err(field, format!("{v} is out of range; valid: 0 to 60000 ms"));
+            }
+        }
+        if !(576..=65_535).contains(&n.mtu) {
+            return err("network.mtu", format!("{} is out of range; valid: 576 to 65535", n.mtu));
+        }
+        if !(1..=16).contains(&self.server.count) {
+            return err("server.count", format!("{} is out of range; valid: 1 to 16", self.server.count));
+        }
+        if !(1..=100).contains(&self.tcp.initial_cwnd) {
+            return err("tcp.initial_cwnd", format!("{} is out of range; valid: 1 to 100", self.tcp.initial_cwnd));
+        }
+        if crate::world::parse_delayed_ack(&self.tcp.delayed_ack).is_none() {
+            return err(
+                "tcp.delayed_ack",
+                format!("{:?} is not valid; valid: \"off\", \"quickack\", or a delay such as \"40ms\"", self.tcp.delayed_ack),
+            );
+        }
+        if crate::world::parse_allow_policy(&self.server.allow_early_data).is_none() {
+            return err(
+                "server.allow_early_data",
+                format!("{:?} is not valid; valid: \"always\", \"never\", \"load:N\"", self.server.allow_early_data),
+            );
+        }
+        let total: usize = self.client.early_data_chunks.iter().sum();
+        if total > 1 << 20 || self.client.early_data_chunks.len() > 64 {
+            return err("client.early_data_chunks", "at most 64 chunks and 1 MiB in total".into());
+        }
+        if self.client.request_bytes > 1 << 20 {
+            return err("client.request_bytes", "at most 1 MiB".into());
+        }
+        if self.attack.replays.len() > 16 {
+            return err("attack.replays", "at most 16 replays".into());
+        }
+        for (i, r) in self.attack.replays.iter().enumerate() {
+            if r.server >= self.server.count {
+                return err(
+                    &format!("attack.replays[{i}].server"),
+                    format!("{} is not a server; valid: 0 to {}", r.server, self.server.count - 1),
+                );
+            }
+            if !(0.0..=60_000.0).contains(&r.at_ms) {
+                return err(&format!("attack.replays[{i}].at_ms"), "valid: 0 to 60000 ms".into());
+            }
+        }
+        Ok(())
+    }
+}

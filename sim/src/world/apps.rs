@@ -1,0 +1,653 @@
+//! The applications at the fabric's nodes: a scripted TLS client, a read_early_data
+//! server, an attacker that replays a tapped first flight, and the external session cache
+//! reached over a link with latency.
+
+use super::timestamp;
+use crate::net::{AppCtx, Application, SimTime};
+use crate::scenario::Scenario;
+use std::cell::RefCell;
+use std::collections::BTreeMap;
+use std::rc::Rc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use zerortt_core::conn::events::KeyEpoch;
+use zerortt_core::msgs::enums::ContentType;
+use zerortt_core::tickets::cache::{RemovalReason, SessionCache, SessionStoreCallbacks};
+use zerortt_core::tickets::session::{ClientSession, ServerSessionValue};
+use zerortt_core::{ApiMisuse, ConnError, Connection, EarlyDataStatus, Event, ReadEarlyData};
+
+/// Bytes of the server's response to the request.
+pub const RESPONSE_BYTES: usize = 1000;
+/// Bytes of the server's 0.5-RTT response.
+pub const HALF_RTT_BYTES: usize = 200;
+
+/// Which connection of the run this is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Role {
+    /// The full handshake that issues tickets.
+    Warmup,
+    /// The resumed connection with early data.
+    ZeroRtt,
+    /// The retry without early data after an abort.
+    Retry,
+    /// The attacker's i-th replay.
+    Replay(usize),
+}
+
+impl Role {
+    /// Stable name used in node names and traces.
+    pub fn name(self) -> String {
+        match self {
+            Role::Warmup => "warmup".into(),
+            Role::ZeroRtt => "0rtt".into(),
+            Role::Retry => "retry".into(),
+            Role::Replay(i) => format!("replay{i}"),
+        }
+    }
+}
+
+/// Everything observed on one TLS connection.
+#[derive(Debug)]
+pub struct ConnRecord {
+    /// Role in the run.
+    pub role: Role,
+    /// Stable name.
+    pub name: String,
+    /// Server index.
+    pub server: usize,
+    /// When the client (or attacker) connects.
+    pub start: SimTime,
+    /// (client or attacker node, server node).
+    pub nodes: Option<(crate::net::NodeId, crate::net::NodeId)>,
+    /// Client TLS events with their times.
+    pub client_events: Vec<(SimTime, u64, Event)>,
+    /// Server TLS events with their times.
+    pub server_events: Vec<(SimTime, u64, Event)>,
+    /// Early data the client wrote, in order.
+    pub early_written: Vec<u8>,
+    /// Early data the server application read, in order.
+    pub early_read: Vec<u8>,
+    /// Client-side stream offsets `[start, end)` of early data records.
+    pub early_offsets: Vec<(u64, u64)>,
+    /// Bytes the client application wrote into TCP.
+    pub client_stream_len: u64,
+    /// What a tap on the client's link sees of the first flight: ClientHello, CCS and
+    /// every record under the early keys.
+    pub capture: Vec<u8>,
+    /// Tickets the client received.
+    pub tickets: Vec<ClientSession>,
+    /// Statuses when each side finished its handshake.
+    pub client_status: Option<EarlyDataStatus>,
+    /// Server status at handshake completion (or at read_early_data Finish for replays).
+    pub server_status: Option<EarlyDataStatus>,
+    /// Handshake completion times.
+    pub client_done: Option<SimTime>,
+    /// Server handshake completion.
+    pub server_done: Option<SimTime>,
+    /// First 0.5-RTT byte at the client.
+    pub half_rtt_at_client: Option<SimTime>,
+    /// Fatal errors, as text.
+    pub client_error: Option<String>,
+    /// Server fatal error.
+    pub server_error: Option<String>,
+    /// API calls refused that the script did not expect (an API-contract breach).
+    pub unexpected_misuse: Vec<String>,
+    /// The client asked for a retry without early data.
+    pub retry_requested: bool,
+    /// The full response arrived at the client.
+    pub response_received: Option<SimTime>,
+}
+
+impl ConnRecord {
+    pub(super) fn new(role: Role, name: String, server: usize, start: SimTime) -> Self {
+        Self {
+            role,
+            name,
+            server,
+            start,
+            nodes: None,
+            client_events: Vec::new(),
+            server_events: Vec::new(),
+            early_written: Vec::new(),
+            early_read: Vec::new(),
+            early_offsets: Vec::new(),
+            client_stream_len: 0,
+            capture: Vec::new(),
+            tickets: Vec::new(),
+            client_status: None,
+            server_status: None,
+            client_done: None,
+            server_done: None,
+            half_rtt_at_client: None,
+            client_error: None,
+            server_error: None,
+            unexpected_misuse: Vec::new(),
+            retry_requested: false,
+            response_received: None,
+        }
+    }
+
+    /// The client side is done: response received or failed.
+    pub fn finished(&self) -> bool {
+        self.response_received.is_some() || self.client_error.is_some()
+    }
+
+    /// The server accepted early data on this connection.
+    pub fn server_accepted_early_data(&self) -> bool {
+        self.server_events.iter().any(|(_, _, e)| matches!(e, Event::EarlyDataAccepted { .. }))
+    }
+}
+
+/// State shared by all applications of a run.
+#[derive(Default)]
+pub struct Shared {
+    /// Global order of TLS events at equal times.
+    pub seq: u64,
+    /// Per server: connections in progress (for `allow_early_data = "load:N"`).
+    gauges: BTreeMap<usize, Arc<AtomicUsize>>,
+}
+
+impl Shared {
+    /// The load gauge of server `index`.
+    pub fn load_gauge(&mut self, index: usize) -> Arc<AtomicUsize> {
+        self.gauges.entry(index).or_default().clone()
+    }
+}
+
+/// Appends one side's events to a record.
+pub struct ConnLog {
+    record: Rc<RefCell<ConnRecord>>,
+    client: bool,
+}
+
+impl ConnLog {
+    pub(super) fn client(record: Rc<RefCell<ConnRecord>>) -> Self {
+        Self { record, client: true }
+    }
+
+    pub(super) fn server(record: Rc<RefCell<ConnRecord>>) -> Self {
+        Self { record, client: false }
+    }
+}
+
+/// Moves TLS output into TCP, keeping what the send buffer refuses, and records events.
+struct Pump {
+    outbox: Vec<u8>,
+    inbox: Vec<u8>,
+}
+
+impl Pump {
+    fn new() -> Self {
+        Self { outbox: Vec::new(), inbox: Vec::new() }
+    }
+
+    fn input(&mut self, ctx: &mut AppCtx<'_>, tls: &mut Connection) {
+        ctx.recv(&mut self.inbox);
+        let n = tls.read_tls(&self.inbox);
+        self.inbox.drain(..n);
+    }
+
+    /// Drains events and output; the client side also maps records to stream offsets.
+    fn output(&mut self, ctx: &mut AppCtx<'_>, tls: &mut Connection, log: &ConnLog, shared: &Rc<RefCell<Shared>>) {
+        let now = ctx.now();
+        let mut bytes = Vec::new();
+        tls.write_tls(&mut bytes);
+        let events = tls.take_events();
+        let mut rec = log.record.borrow_mut();
+        let mut at = 0usize;
+        for e in events {
+            if log.client {
+                if let Event::RecordSent { epoch, typ, len } = &e {
+                    let start = rec.client_stream_len + at as u64;
+                    let end = start + *len as u64;
+                    if *epoch == KeyEpoch::Early && *typ == ContentType::ApplicationData {
+                        rec.early_offsets.push((start, end));
+                    }
+                    if matches!(epoch, KeyEpoch::Plaintext | KeyEpoch::Early) {
+                        let slice = bytes.get(at..at + len).unwrap_or(&[]);
+                        rec.capture.extend_from_slice(slice);
+                    }
+                    at += len;
+                }
+            }
+            let seq = {
+                let mut s = shared.borrow_mut();
+                s.seq += 1;
+                s.seq
+            };
+            if log.client {
+                rec.client_events.push((now, seq, e));
+            } else {
+                rec.server_events.push((now, seq, e));
+            }
+        }
+        if log.client {
+            rec.client_stream_len += bytes.len() as u64;
+        }
+        drop(rec);
+        self.outbox.extend_from_slice(&bytes);
+        self.flush(ctx);
+    }
+
+    fn flush(&mut self, ctx: &mut AppCtx<'_>) {
+        if !self.outbox.is_empty() && ctx.socket().is_some_and(|s| s.is_established() || s.may_send()) {
+            let n = ctx.write(&self.outbox);
+            self.outbox.drain(..n);
+        }
+    }
+}
+
+/// Deterministic early data content: chunk index and position, so a reordering or a
+/// duplicate is visible in the bytes.
+fn early_bytes(chunk: usize, len: usize) -> Vec<u8> {
+    (0..len).map(|i| (chunk as u8).wrapping_mul(31).wrapping_add(i as u8)).collect()
+}
+
+/// The scripted client.
+pub struct ClientApp {
+    tls: Connection,
+    log: ConnLog,
+    pump: Pump,
+    shared: Rc<RefCell<Shared>>,
+    chunks: Vec<usize>,
+    chunk_index: usize,
+    next_chunk_at: Option<SimTime>,
+    early_stopped: bool,
+    connected: bool,
+    request_sent: bool,
+    response_len: usize,
+    expected_response: usize,
+    nagle_restored: bool,
+    failed: bool,
+    scenario: Scenario,
+}
+
+impl ClientApp {
+    pub(super) fn new(tls: Connection, log: ConnLog, chunks: Vec<usize>, scenario: Scenario, shared: Rc<RefCell<Shared>>) -> Self {
+        let expected_response = RESPONSE_BYTES + if scenario.server.half_rtt_response { HALF_RTT_BYTES } else { 0 };
+        Self {
+            tls,
+            log,
+            pump: Pump::new(),
+            shared,
+            chunks,
+            chunk_index: 0,
+            next_chunk_at: None,
+            early_stopped: false,
+            connected: false,
+            request_sent: false,
+            response_len: 0,
+            expected_response,
+            nagle_restored: false,
+            failed: false,
+            scenario,
+        }
+    }
+
+    fn fail(&mut self, ctx: &mut AppCtx<'_>, e: ConnError) {
+        let mut rec = self.log.record.borrow_mut();
+        rec.client_error = Some(e.to_string());
+        // SSL_read_early_data(3) NOTES: retry without early data after an abort.
+        rec.retry_requested = !rec.early_written.is_empty() && e.should_retry_without_early_data();
+        drop(rec);
+        self.failed = true;
+        self.pump.output(ctx, &mut self.tls, &self.log, &self.shared);
+        ctx.close();
+    }
+
+    fn step(&mut self, ctx: &mut AppCtx<'_>) -> Result<(), ConnError> {
+        let now = ctx.now();
+        let ts = timestamp(now);
+        // Early data chunks at their scheduled times.
+        while let Some(at) = self.next_chunk_at {
+            if at > now {
+                ctx.wake_at(at);
+                break;
+            }
+            let data = early_bytes(self.chunk_index, self.chunks[self.chunk_index]);
+            match self.tls.write_early_data(&data, ts) {
+                Ok(n) => self.log.record.borrow_mut().early_written.extend_from_slice(&data[..n]),
+                Err(ConnError::Misuse(ApiMisuse::EarlyDataRejected)) => self.early_stopped = true,
+                Err(ConnError::Misuse(ApiMisuse::SessionDoesNotAllowEarlyData)) => self.early_stopped = true,
+                Err(ConnError::Misuse(m)) => self.log.record.borrow_mut().unexpected_misuse.push(format!("client write_early_data: {m}")),
+                Err(ConnError::WantRead) => {}
+                Err(e) => return Err(e),
+            }
+            self.chunk_index += 1;
+            self.next_chunk_at = (self.chunk_index < self.chunks.len() && !self.early_stopped)
+                .then(|| now.saturating_add(super::ms(self.scenario.client.chunk_interval_ms)));
+        }
+        let mut buf = vec![0u8; 16 * 1024];
+        if self.next_chunk_at.is_some() {
+            // Still in the early phase: reading is allowed and processes the server's flight.
+            match self.tls.read(&mut buf, ts) {
+                Ok(n) => self.got_response(now, n),
+                Err(ConnError::WantRead) => {}
+                Err(ConnError::Misuse(m)) => self.log.record.borrow_mut().unexpected_misuse.push(format!("client read: {m}")),
+                Err(e) => return Err(e),
+            }
+            return Ok(());
+        }
+        if !self.tls.is_init_finished() {
+            match self.tls.do_handshake(ts) {
+                Ok(()) | Err(ConnError::WantRead) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        if self.tls.is_init_finished() {
+            if self.log.record.borrow().client_done.is_none() {
+                let mut rec = self.log.record.borrow_mut();
+                rec.client_done = Some(now);
+                rec.client_status = Some(self.tls.early_data_status());
+            }
+            if self.scenario.tcp.client_nagle_after_handshake && !self.nagle_restored {
+                self.nagle_restored = true;
+                ctx.set_nodelay(false);
+            }
+            if !self.request_sent {
+                self.request_sent = true;
+                let request = vec![b'q'; self.scenario.client.request_bytes.max(1)];
+                self.tls.write(&request, ts)?;
+            }
+        }
+        // Bounded: each read drains buffered plaintext.
+        for _ in 0..64 {
+            match self.tls.read(&mut buf, ts) {
+                Ok(n) => self.got_response(now, n),
+                Err(ConnError::WantRead) | Err(ConnError::Closed) => break,
+                Err(ConnError::Misuse(m)) => {
+                    self.log.record.borrow_mut().unexpected_misuse.push(format!("client read: {m}"));
+                    break;
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        let sessions = self.tls.take_new_sessions();
+        self.log.record.borrow_mut().tickets.extend(sessions);
+        Ok(())
+    }
+
+    fn got_response(&mut self, now: SimTime, n: usize) {
+        let mut rec = self.log.record.borrow_mut();
+        if !self.tls.is_init_finished() && rec.half_rtt_at_client.is_none() {
+            rec.half_rtt_at_client = Some(now);
+        }
+        self.response_len += n;
+        if self.response_len >= self.expected_response && rec.response_received.is_none() {
+            rec.response_received = Some(now);
+        }
+    }
+}
+
+impl Application for ClientApp {
+    fn on_event(&mut self, ctx: &mut AppCtx<'_>) {
+        if self.failed {
+            let _ = ctx.read_all();
+            return;
+        }
+        self.pump.input(ctx, &mut self.tls);
+        if !self.connected {
+            if !ctx.socket().is_some_and(|s| s.is_established()) {
+                return;
+            }
+            self.connected = true;
+            if self.chunks.is_empty() {
+                self.next_chunk_at = None;
+            } else {
+                self.next_chunk_at = Some(ctx.now());
+            }
+        }
+        if let Err(e) = self.step(ctx) {
+            self.fail(ctx, e);
+            return;
+        }
+        self.pump.output(ctx, &mut self.tls, &self.log, &self.shared);
+        if self.log.record.borrow().response_received.is_some() {
+            self.tls.send_close_notify();
+            self.pump.output(ctx, &mut self.tls, &self.log, &self.shared);
+            ctx.close();
+            self.failed = true;
+        }
+    }
+}
+
+/// The server application: read_early_data until Finish (optionally answering with 0.5-RTT
+/// data), then complete the handshake, read the request, respond.
+pub struct ServerApp {
+    tls: Connection,
+    log: ConnLog,
+    pump: Pump,
+    shared: Rc<RefCell<Shared>>,
+    index: usize,
+    phase: ServerPhase,
+    half_rtt_sent: bool,
+    request_len: usize,
+    scenario: Scenario,
+    external: Option<Arc<Mutex<LatentExternalCache>>>,
+    counted: bool,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum ServerPhase {
+    ReadingEarlyData,
+    Handshake,
+    Request,
+    Done,
+}
+
+impl ServerApp {
+    pub(super) fn new(
+        tls: Connection,
+        log: ConnLog,
+        index: usize,
+        scenario: Scenario,
+        shared: Rc<RefCell<Shared>>,
+        external: Option<Arc<Mutex<LatentExternalCache>>>,
+    ) -> Self {
+        Self {
+            tls,
+            log,
+            pump: Pump::new(),
+            shared,
+            index,
+            phase: ServerPhase::ReadingEarlyData,
+            half_rtt_sent: false,
+            request_len: 0,
+            scenario,
+            external,
+            counted: false,
+        }
+    }
+
+    fn gauge(&self, delta: isize) {
+        let g = self.shared.borrow_mut().load_gauge(self.index);
+        if delta > 0 {
+            g.fetch_add(1, Ordering::Relaxed);
+        } else {
+            let _ = g.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |v| v.checked_sub(1));
+        }
+    }
+
+    fn half_rtt(&mut self, ts: zerortt_core::time::Timestamp) -> Result<(), ConnError> {
+        if self.scenario.server.half_rtt_response && !self.half_rtt_sent {
+            self.half_rtt_sent = true;
+            self.tls.write_early_data(&[b'h'; HALF_RTT_BYTES], ts)?;
+        }
+        Ok(())
+    }
+
+    fn step(&mut self, ctx: &mut AppCtx<'_>) -> Result<(), ConnError> {
+        let now = ctx.now();
+        let ts = timestamp(now);
+        let mut buf = vec![0u8; 16 * 1024];
+        if self.phase == ServerPhase::ReadingEarlyData {
+            for _ in 0..1024 {
+                match self.tls.read_early_data(&mut buf, ts) {
+                    Ok(ReadEarlyData::Success(n)) => {
+                        self.log.record.borrow_mut().early_read.extend_from_slice(&buf[..n]);
+                        self.half_rtt(ts)?;
+                    }
+                    Ok(ReadEarlyData::Finish) => {
+                        self.half_rtt(ts)?;
+                        self.phase = ServerPhase::Handshake;
+                        self.log.record.borrow_mut().server_status = Some(self.tls.early_data_status());
+                        break;
+                    }
+                    Err(ConnError::WantRead) => break,
+                    Err(ConnError::Misuse(m)) => {
+                        self.log.record.borrow_mut().unexpected_misuse.push(format!("server read_early_data: {m}"));
+                        break;
+                    }
+                    Err(e) => return Err(e),
+                }
+            }
+        }
+        if self.phase == ServerPhase::Handshake {
+            match self.tls.do_handshake(ts) {
+                Ok(()) => {
+                    self.phase = ServerPhase::Request;
+                    let mut rec = self.log.record.borrow_mut();
+                    rec.server_done = Some(now);
+                    rec.server_status = Some(self.tls.early_data_status());
+                }
+                Err(ConnError::WantRead) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        if self.phase == ServerPhase::Request {
+            for _ in 0..64 {
+                match self.tls.read(&mut buf, ts) {
+                    Ok(n) => self.request_len += n,
+                    Err(ConnError::WantRead) | Err(ConnError::Closed) => break,
+                    Err(e) => return Err(e),
+                }
+            }
+            if self.request_len >= self.scenario.client.request_bytes.max(1) {
+                self.tls.write(&[b'r'; RESPONSE_BYTES], ts)?;
+                self.phase = ServerPhase::Done;
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Application for ServerApp {
+    fn on_event(&mut self, ctx: &mut AppCtx<'_>) {
+        if let Some(ext) = &self.external {
+            if let Ok(mut e) = ext.lock() {
+                e.apply_due(ctx.now());
+            }
+        }
+        self.pump.input(ctx, &mut self.tls);
+        if self.tls.buffered_tls() == 0 && self.phase == ServerPhase::ReadingEarlyData && !self.counted {
+            return;
+        }
+        if !self.counted {
+            self.counted = true;
+            self.gauge(1);
+        }
+        let was_done = self.phase == ServerPhase::Done || self.tls.error().is_some();
+        if self.tls.error().is_none() {
+            if let Err(e) = self.step(ctx) {
+                self.log.record.borrow_mut().server_error = Some(e.to_string());
+            }
+        }
+        self.pump.output(ctx, &mut self.tls, &self.log, &self.shared);
+        let done = self.phase == ServerPhase::Done || self.tls.error().is_some();
+        if done && !was_done {
+            self.gauge(-1);
+            ctx.close();
+        }
+        if let Some(ext) = &self.external {
+            if let Ok(mut e) = ext.lock() {
+                e.stamp_pending(ctx.now());
+            }
+        }
+    }
+}
+
+/// Sends what it tapped of the victim's first flight, once connected.
+pub struct AttackerApp {
+    victim: Rc<RefCell<ConnRecord>>,
+    log: Rc<RefCell<ConnRecord>>,
+    sent: bool,
+}
+
+impl AttackerApp {
+    pub(super) fn new(victim: Rc<RefCell<ConnRecord>>, log: Rc<RefCell<ConnRecord>>) -> Self {
+        Self { victim, log, sent: false }
+    }
+}
+
+impl Application for AttackerApp {
+    fn on_event(&mut self, ctx: &mut AppCtx<'_>) {
+        let _ = ctx.read_all();
+        if !self.sent && ctx.socket().is_some_and(|s| s.is_established()) {
+            self.sent = true;
+            let capture = self.victim.borrow().capture.clone();
+            self.log.borrow_mut().early_written = self.victim.borrow().early_written.clone();
+            let n = ctx.write(&capture);
+            self.log.borrow_mut().client_stream_len = n as u64;
+        }
+    }
+}
+
+/// An external session cache (SSL_CTX_sess_set_new_cb / remove_cb / get_cb) reached over a
+/// link: new sessions arrive at once, removals arrive `latency` after the server issued
+/// them. Between the two, another server can still fetch a session its owner already
+/// removed internally — the race the man page warns about.
+pub struct LatentExternalCache {
+    latency: Duration,
+    entries: BTreeMap<Vec<u8>, ServerSessionValue>,
+    /// Removals in flight: (due, id); `None` due = not yet stamped with a send time.
+    removals: Vec<(Option<SimTime>, Vec<u8>)>,
+}
+
+impl LatentExternalCache {
+    pub(super) fn new(latency: Duration) -> Self {
+        Self { latency, entries: BTreeMap::new(), removals: Vec::new() }
+    }
+
+    /// Applies every removal that has arrived by `now`.
+    pub fn apply_due(&mut self, now: SimTime) {
+        let entries = &mut self.entries;
+        self.removals.retain(|(due, id)| match due {
+            Some(t) if *t <= now => {
+                entries.remove(id);
+                false
+            }
+            _ => true,
+        });
+    }
+
+    /// Gives removals issued during the last server step their arrival time.
+    pub fn stamp_pending(&mut self, now: SimTime) {
+        for (due, _) in &mut self.removals {
+            if due.is_none() {
+                *due = Some(now.saturating_add(self.latency));
+            }
+        }
+    }
+}
+
+/// The handle a server's config holds (the callbacks run under the config's lock).
+pub struct ExternalStoreHandle(pub Arc<Mutex<LatentExternalCache>>);
+
+impl SessionStoreCallbacks<ServerSessionValue> for ExternalStoreHandle {
+    fn new_session(&mut self, _: &SessionCache<ServerSessionValue>, id: &[u8], value: &ServerSessionValue) {
+        if let Ok(mut c) = self.0.lock() {
+            c.entries.insert(id.to_vec(), value.clone());
+        }
+    }
+
+    fn remove_session(&mut self, _: &SessionCache<ServerSessionValue>, id: &[u8], _: &ServerSessionValue, _: RemovalReason) {
+        if let Ok(mut c) = self.0.lock() {
+            c.removals.push((None, id.to_vec()));
+        }
+    }
+
+    fn get_session(&mut self, id: &[u8]) -> Option<ServerSessionValue> {
+        self.0.lock().ok()?.entries.get(id).cloned()
+    }
+}

@@ -1,0 +1,371 @@
+//! The world: TLS connections (`zerortt-core`) running over the simulated TCP fabric.
+//!
+//! A run has three kinds of connection, each its own pair of fabric nodes so every TCP
+//! connection keeps its own sequence space and statistics:
+//! - `warmup`: a full handshake at time zero that gives the client its tickets;
+//! - `0rtt`: the client resumes with a ticket and sends early data (the subject of the
+//!   run), and `retry` if it aborted and retries without early data;
+//! - `replay#i`: the attacker sends the first flight it tapped from `0rtt` to a server.
+//!
+//! Applications are scripted from the [`Scenario`]. Everything is a function of the seed.
+
+mod apps;
+
+use crate::net::{DelayedAck, Fabric, LinkConfig, NodeId, Partition, SimTime, TcpConfig, TcpSocket};
+use crate::scenario::{Scenario, Sharing};
+use apps::{AttackerApp, ClientApp, ConnLog, ServerApp, Shared};
+use std::cell::RefCell;
+use std::rc::Rc;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use zerortt_core::conn::config::{AllowEarlyData, ClientConfig, HelloRetryPolicy, ServerConfig, TicketKind};
+use zerortt_core::crypto::suites;
+use zerortt_core::identity::test_identity;
+use zerortt_core::tickets::cache::SessionCache;
+use zerortt_core::tickets::session::{ClientSession, ServerSessionValue};
+use zerortt_core::tickets::strike::{SharedStrikeRegister, StrikeRegister};
+use zerortt_core::tickets::ticketer::{TicketAead, TicketKey, Ticketer};
+use zerortt_core::time::Timestamp;
+use zerortt_core::verify::ServerTrust;
+
+pub use apps::{ConnRecord, Role};
+
+/// Virtual time after which a run stops, whatever is pending.
+pub const RUN_TIME_MAX: Duration = Duration::from_secs(300);
+/// Steps after which a run stops (a bound, not an expectation).
+pub const RUN_STEPS_MAX: u64 = 2_000_000;
+
+/// The identity an external-PSK scenario provisions on both sides.
+const EXTERNAL_PSK_IDENTITY: &[u8] = b"zerortt external psk";
+
+/// Parses `tcp.delayed_ack`.
+pub fn parse_delayed_ack(s: &str) -> Option<DelayedAck> {
+    match s {
+        "off" => Some(DelayedAck::Off),
+        "quickack" => Some(DelayedAck::QuickAckAtStart),
+        other => {
+            let ms: u64 = other.strip_suffix("ms")?.parse().ok()?;
+            (1..=500).contains(&ms).then(|| DelayedAck::Delay(Duration::from_millis(ms)))
+        }
+    }
+}
+
+/// The allow-early-data policy of `server.allow_early_data`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AllowPolicy {
+    /// No callback.
+    Always,
+    /// Decline everything.
+    Never,
+    /// Decline while more than N connections are in progress on the server.
+    Load(usize),
+}
+
+/// Parses `server.allow_early_data`.
+pub fn parse_allow_policy(s: &str) -> Option<AllowPolicy> {
+    match s {
+        "always" => Some(AllowPolicy::Always),
+        "never" => Some(AllowPolicy::Never),
+        other => other.strip_prefix("load:")?.parse().ok().map(AllowPolicy::Load),
+    }
+}
+
+/// Converts milliseconds (possibly fractional) to a Duration, exactly for whole µs.
+pub fn ms(v: f64) -> Duration {
+    Duration::from_nanos((v.max(0.0) * 1_000_000.0).round() as u64)
+}
+
+/// Virtual time as the TLS layer sees it.
+pub fn timestamp(t: SimTime) -> Timestamp {
+    Timestamp::from_nanos(Timestamp::SIM_EPOCH.as_nanos() + t.as_nanos())
+}
+
+/// The outcome of one run: every connection's log plus the network trace.
+pub struct World {
+    /// The scenario that ran.
+    pub scenario: Scenario,
+    /// The master seed.
+    pub seed: u64,
+    /// The fabric (network trace, sockets, links).
+    pub fabric: Fabric,
+    /// One record per TLS connection, in creation order.
+    pub connections: Vec<Rc<RefCell<ConnRecord>>>,
+    /// Per server: the allow-policy counter and such.
+    shared: Rc<RefCell<Shared>>,
+}
+
+struct Cluster {
+    configs: Vec<Arc<ServerConfig>>,
+    external: Option<Arc<Mutex<apps::LatentExternalCache>>>,
+}
+
+impl World {
+    /// Builds and runs `scenario` with `seed` to completion.
+    pub fn run(scenario: &Scenario, seed: u64) -> World {
+        let mut world = World {
+            scenario: scenario.clone(),
+            seed,
+            fabric: Fabric::with_limits(seed, 1 << 16, 1 << 18),
+            connections: Vec::new(),
+            shared: Rc::new(RefCell::new(Shared::default())),
+        };
+        world.execute();
+        world
+    }
+
+    fn execute(&mut self) {
+        let sc = self.scenario.clone();
+        let cluster = self.build_cluster();
+        let client_config = Arc::new(self.client_config());
+        // 1. Warm-up: a full handshake gives the client its tickets.
+        let mut session = None;
+        if sc.server.external_psk {
+            let mut s = ClientSession::external(
+                suites::TLS13_AES_128_GCM_SHA256.suite,
+                EXTERNAL_PSK_IDENTITY.to_vec(),
+                external_psk_secret(),
+            );
+            s.set_max_early_data(sc.server.max_early_data);
+            session = Some(s);
+        } else {
+            let warm = self.spawn(Role::Warmup, &client_config, &cluster, 0, None, SimTime::ZERO, false);
+            self.run_until_done(&warm, SimTime::ZERO.saturating_add(Duration::from_secs(60)));
+            let mut tickets = std::mem::take(&mut warm.borrow_mut().tickets);
+            session = tickets.pop().or(session);
+        }
+        if let Some(v) = sc.server.max_early_data_after_tickets {
+            for c in &cluster.configs {
+                c.set_max_early_data(v);
+            }
+        }
+        if let (Some(s), Some(limit)) = (session.as_mut(), sc.client.session_max_early_data) {
+            s.set_max_early_data(limit);
+        }
+        // 2. The 0-RTT connection, and the attacker's replays of its first flight.
+        let start = self.fabric.now().saturating_add(ms(sc.client.resume_after_ms));
+        let zero = self.spawn(Role::ZeroRtt, &client_config, &cluster, 0, session, start, true);
+        let mut replays = Vec::new();
+        for (i, r) in sc.attack.replays.iter().enumerate() {
+            let at = start.saturating_add(ms(r.at_ms));
+            replays.push(self.spawn_replay(i, &zero, &cluster, r.server, at));
+        }
+        let end = start.saturating_add(RUN_TIME_MAX);
+        self.run_until_done(&zero, end);
+        // 3. The man page's advice: retry without early data after an abort.
+        let retry = zero.borrow().retry_requested && sc.client.retry_without_early_data;
+        if retry {
+            let at = self.fabric.now().saturating_add(Duration::from_millis(1));
+            let r = self.spawn(Role::Retry, &client_config, &cluster, 0, None, at, false);
+            self.run_until_done(&r, end);
+        }
+        // Let replays and closing handshakes play out.
+        let _ = self.fabric.run_until(self.fabric.now().saturating_add(Duration::from_secs(5)).min(end));
+        if let Some(ext) = &cluster.external {
+            if let Ok(mut e) = ext.lock() {
+                e.apply_due(SimTime::from_nanos(u64::MAX));
+            }
+        }
+        let _ = replays;
+    }
+
+    /// Steps until `conn` is finished (or failed), the bound, or idle.
+    fn run_until_done(&mut self, conn: &Rc<RefCell<ConnRecord>>, end: SimTime) {
+        for _ in 0..RUN_STEPS_MAX {
+            if conn.borrow().finished() || self.fabric.now() >= end {
+                return;
+            }
+            if !self.fabric.step() {
+                return;
+            }
+        }
+    }
+
+    fn client_config(&self) -> ClientConfig {
+        let mut c = ClientConfig::new(ServerTrust::test_ca());
+        c.cipher_suites = vec![&suites::TLS13_AES_128_GCM_SHA256, &suites::TLS13_CHACHA20_POLY1305_SHA256];
+        c
+    }
+
+    fn build_cluster(&self) -> Cluster {
+        let sc = &self.scenario.server;
+        let shared_cache = Arc::new(Mutex::new(SessionCache::<ServerSessionValue>::default()));
+        let key = || {
+            TicketKey::new([7; 16], TicketAead::Aes256Gcm, &[0x42; 32])
+                .map(|k| Arc::new(Mutex::new(Ticketer::new(k))))
+                .ok()
+        };
+        let shared_ticketer = key();
+        let strike = SharedStrikeRegister::new(StrikeRegister::for_freshness_tolerance(
+            Duration::from_millis(sc.ticket_age_tolerance_ms),
+            1 << 16,
+        ));
+        let external = (sc.sharing == Sharing::ExternalCache).then(|| {
+            Arc::new(Mutex::new(apps::LatentExternalCache::new(ms(sc.external_cache_latency_ms))))
+        });
+        let policy = parse_allow_policy(&sc.allow_early_data).unwrap_or(AllowPolicy::Always);
+        let mut configs = Vec::new();
+        for index in 0..sc.count {
+            let mut c = ServerConfig::new(test_identity::ed25519());
+            c.set_max_early_data(sc.max_early_data);
+            c.set_recv_max_early_data(sc.recv_max_early_data);
+            c.set_no_anti_replay(sc.no_anti_replay);
+            c.ticket_age_tolerance = Duration::from_millis(sc.ticket_age_tolerance_ms);
+            if sc.hello_retry {
+                c.hello_retry = HelloRetryPolicy::AlwaysWithCookie;
+            }
+            match sc.sharing {
+                Sharing::Nothing => {
+                    if sc.no_anti_replay {
+                        // Distinct keys per server: a ticket only opens where it was made.
+                        let k = TicketKey::new([index as u8; 16], TicketAead::Aes256Gcm, &[index as u8 ^ 0x55; 32]);
+                        if let Ok(k) = k {
+                            c.ticket_kind = TicketKind::Stateless(Arc::new(Mutex::new(Ticketer::new(k))));
+                        }
+                    }
+                }
+                Sharing::TicketKeys | Sharing::StrikeRegister => {
+                    if let Some(t) = &shared_ticketer {
+                        c.ticket_kind = TicketKind::Stateless(t.clone());
+                    }
+                    if sc.sharing == Sharing::StrikeRegister {
+                        c.strike_register = Some(strike.clone());
+                    }
+                }
+                Sharing::Cache => c.session_cache = shared_cache.clone(),
+                Sharing::ExternalCache => {
+                    if let Some(e) = &external {
+                        let store: zerortt_core::conn::config::ExternalSessionStore =
+                            Arc::new(Mutex::new(apps::ExternalStoreHandle(e.clone())));
+                        c.session_store = Some(store);
+                    }
+                }
+            }
+            if sc.external_psk {
+                let value = ServerSessionValue {
+                    suite: suites::TLS13_AES_128_GCM_SHA256.suite,
+                    psk: external_psk_secret(),
+                    max_early_data: sc.max_early_data,
+                    alpn: None,
+                    server_name: None,
+                    age_add: 0,
+                    issued_at: Timestamp::SIM_EPOCH,
+                    lifetime_s: 604_800,
+                };
+                c.find_external_psk = Some(Arc::new(move |id: &[u8]| {
+                    (id == EXTERNAL_PSK_IDENTITY).then(|| value.clone())
+                }));
+            }
+            let shared = self.shared.clone();
+            let cb: Option<AllowEarlyData> = match policy {
+                AllowPolicy::Always => None,
+                AllowPolicy::Never => Some(Arc::new(|_| false)),
+                AllowPolicy::Load(n) => {
+                    // Sampled into an atomic before each server call (see ServerApp).
+                    let load = shared.borrow_mut().load_gauge(index);
+                    Some(Arc::new(move |_| load.load(std::sync::atomic::Ordering::Relaxed) <= n))
+                }
+            };
+            c.allow_early_data = cb;
+            configs.push(Arc::new(c));
+        }
+        Cluster { configs, external }
+    }
+
+    fn tcp_config(&self, nodelay: bool) -> TcpConfig {
+        let t = &self.scenario.tcp;
+        let mut c = TcpConfig::for_mtu(self.scenario.network.mtu);
+        c.nodelay = nodelay;
+        c.delayed_ack = parse_delayed_ack(&t.delayed_ack).unwrap_or(DelayedAck::QuickAckAtStart);
+        c.initial_cwnd_segments = t.initial_cwnd;
+        c
+    }
+
+    fn link_config(&self, lose_window: Option<Partition>) -> LinkConfig {
+        let n = &self.scenario.network;
+        let mut l = LinkConfig::with_latency(ms(n.latency_ms));
+        l.jitter = ms(n.jitter_ms);
+        l.bandwidth_bps = (n.bandwidth_kbps > 0).then_some(n.bandwidth_kbps * 1000);
+        l.loss_probability = n.loss;
+        l.duplicate_probability = n.duplicate;
+        l.mtu_bytes = n.mtu;
+        l.partitions = lose_window.into_iter().collect();
+        l
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn spawn(
+        &mut self,
+        role: Role,
+        client_config: &Arc<ClientConfig>,
+        cluster: &Cluster,
+        server: usize,
+        session: Option<ClientSession>,
+        at: SimTime,
+        early: bool,
+    ) -> Rc<RefCell<ConnRecord>> {
+        let id = self.connections.len();
+        let name = role.name();
+        let log = Rc::new(RefCell::new(ConnRecord::new(role, name.clone(), server, at)));
+        self.connections.push(log.clone());
+        let sc = &self.scenario;
+        let client_node = self.fabric.add_node(&format!("client/{name}"), TcpSocket::new(self.tcp_config(sc.tcp.client_nodelay)));
+        let server_node = self.fabric.add_node(&format!("server{server}/{name}"), TcpSocket::new(self.tcp_config(sc.tcp.server_nodelay)));
+        // The first flight leaves one RTT after the SYN (after the SYN-ACK arrives).
+        let lose = (role == Role::ZeroRtt && sc.network.lose_first_flight).then(|| {
+            let t = at.saturating_add(ms(2.0 * sc.network.latency_ms));
+            Partition { start: t, end: t.saturating_add(Duration::from_micros(1)) }
+        });
+        self.fabric.connect_nodes(client_node, server_node, self.link_config(lose), self.link_config(None));
+        let seed = self.seed;
+        let rng = |label: u64| {
+            use rand_core::SeedableRng;
+            Box::new(rand_chacha::ChaCha20Rng::seed_from_u64(seed ^ (label.wrapping_mul(0x9e37_79b9_7f4a_7c15))))
+        };
+        let tls_client = zerortt_core::Connection::client(client_config.clone(), "localhost", session, rng(2 * id as u64 + 1));
+        let tls_server = zerortt_core::Connection::server(cluster.configs[server].clone(), rng(2 * id as u64 + 2));
+        let chunks = if early { sc.client.early_data_chunks.clone() } else { Vec::new() };
+        let client_app = ClientApp::new(tls_client, ConnLog::client(log.clone()), chunks, sc.clone(), self.shared.clone());
+        let server_app = ServerApp::new(tls_server, ConnLog::server(log.clone()), server, sc.clone(), self.shared.clone(), cluster.external.clone());
+        self.fabric.set_application(client_node, Box::new(client_app));
+        self.fabric.set_application(server_node, Box::new(server_app));
+        self.fabric.act(server_node, |ctx| ctx.listen());
+        self.fabric.at(at, client_node, |ctx| ctx.connect());
+        log.borrow_mut().nodes = Some((client_node, server_node));
+        log
+    }
+
+    fn spawn_replay(
+        &mut self,
+        index: usize,
+        victim: &Rc<RefCell<ConnRecord>>,
+        cluster: &Cluster,
+        server: usize,
+        at: SimTime,
+    ) -> Rc<RefCell<ConnRecord>> {
+        let id = self.connections.len();
+        let role = Role::Replay(index);
+        let name = role.name();
+        let log = Rc::new(RefCell::new(ConnRecord::new(role, name.clone(), server, at)));
+        self.connections.push(log.clone());
+        let attacker: NodeId = self.fabric.add_node(&format!("attacker/{name}"), TcpSocket::new(self.tcp_config(true)));
+        let server_node = self.fabric.add_node(&format!("server{server}/{name}"), TcpSocket::new(self.tcp_config(self.scenario.tcp.server_nodelay)));
+        self.fabric.connect_nodes(attacker, server_node, self.link_config(None), self.link_config(None));
+        let seed = self.seed;
+        let rng = {
+            use rand_core::SeedableRng;
+            Box::new(rand_chacha::ChaCha20Rng::seed_from_u64(seed ^ ((2 * id as u64 + 2).wrapping_mul(0x9e37_79b9_7f4a_7c15))))
+        };
+        let tls_server = zerortt_core::Connection::server(cluster.configs[server].clone(), rng);
+        let server_app = ServerApp::new(tls_server, ConnLog::server(log.clone()), server, self.scenario.clone(), self.shared.clone(), cluster.external.clone());
+        self.fabric.set_application(attacker, Box::new(AttackerApp::new(victim.clone(), log.clone())));
+        self.fabric.set_application(server_node, Box::new(server_app));
+        self.fabric.act(server_node, |ctx| ctx.listen());
+        self.fabric.at(at, attacker, |ctx| ctx.connect());
+        log.borrow_mut().nodes = Some((attacker, server_node));
+        log
+    }
+}
+
+fn external_psk_secret() -> Vec<u8> {
+    vec![0x5a; 32]
+}
