@@ -5,6 +5,9 @@
 //! choice comes from a ChaCha stream derived from one master seed.
 #![forbid(unsafe_code)]
 
+pub mod catalog;
+pub mod explore;
+pub mod invariants;
 pub mod net;
 pub mod report;
 pub mod scenario;

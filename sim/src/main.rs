@@ -1,4 +1,330 @@
-//! The `zerortt` command line.
-fn main() {
-    println!("zerortt {}", env!("CARGO_PKG_VERSION"));
+//! The `zerortt` command line: list, run, explore, replay and report scenarios.
+
+use clap::{Parser, Subcommand};
+use std::io::Write;
+use std::process::ExitCode;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
+use zerortt_sim::explore::{explore_one, run_one, vary, Verdict};
+use zerortt_sim::invariants::{Severity, INVARIANTS};
+use zerortt_sim::scenario::Scenario;
+use zerortt_sim::{catalog, report};
+
+#[derive(Parser)]
+#[command(
+    name = "zerortt",
+    version,
+    about = "Deterministic simulation of TLS 1.3 0-RTT (early data)"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// List the built-in scenarios and the invariants.
+    Scenarios,
+    /// Run one scenario (a built-in name or a .toml file) and print its timing report and verdict.
+    Run {
+        /// Scenario name or path to a .toml file.
+        scenario: String,
+        /// Master seed.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Also print the full trace.
+        #[arg(long)]
+        trace: bool,
+        /// Print the trace as JSON lines instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Run many seeds of scenarios with varied knobs; exit 1 on any violation.
+    Explore {
+        /// Scenarios to explore (repeatable); all built-in ones by default.
+        #[arg(long = "scenario")]
+        scenarios: Vec<String>,
+        /// Seeds per scenario.
+        #[arg(long, default_value_t = 20)]
+        seeds: u64,
+        /// First seed.
+        #[arg(long, default_value_t = 1)]
+        start_seed: u64,
+        /// Worker threads (default: all cores).
+        #[arg(long)]
+        jobs: Option<usize>,
+        /// Run only shard K of N (`K/N`, 1-based) of the jobs, for splitting a sweep over machines.
+        #[arg(long)]
+        shard: Option<String>,
+        /// Run every seed twice and compare trace hashes.
+        #[arg(long)]
+        check_determinism: bool,
+    },
+    /// Re-run one seed of an explore run (same knob draws) and print the full trace and verdict.
+    Replay {
+        /// Scenario name or .toml file.
+        #[arg(long)]
+        scenario: String,
+        /// The seed to replay.
+        #[arg(long)]
+        seed: u64,
+        /// Print the trace as JSON lines.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Timing report of a scenario plus a comparison across Nagle/NODELAY, loss, RTT and
+    /// early data size.
+    Report {
+        /// Scenario name or .toml file.
+        scenario: String,
+        /// Master seed.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli.command) {
+        Ok(code) => code,
+        Err(message) => {
+            eprintln!("error: {message}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn load(name: &str) -> Result<Scenario, String> {
+    catalog::load(name).map_err(|e| e.to_string())
+}
+
+fn print_verdict(v: &Verdict) {
+    println!(
+        "scenario {} seed {} trace {:016x} early data status {}",
+        v.scenario, v.seed, v.trace_hash, v.status
+    );
+    if v.findings.is_empty() {
+        println!("verdict: ok ({} invariants hold)", INVARIANTS.len() - 1);
+    }
+    for f in &v.findings {
+        let tag = match f.severity {
+            Severity::Violation => "VIOLATION",
+            Severity::Expected => "expected finding",
+        };
+        println!("{tag}: {}: {}", f.invariant, f.detail);
+    }
+}
+
+fn run(command: Command) -> Result<ExitCode, String> {
+    match command {
+        Command::Scenarios => {
+            println!("scenarios:");
+            for s in catalog::all() {
+                println!("  {:<38} {}", s.name, s.description);
+            }
+            println!("\ninvariants:");
+            for i in INVARIANTS {
+                println!("  {:<38} {}", i.name, i.doc);
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Run {
+            scenario,
+            seed,
+            trace,
+            json,
+        } => {
+            let s = load(&scenario)?;
+            let (world, v) = run_one(&s, seed);
+            if trace || json {
+                let lines = report::trace(&world);
+                print!(
+                    "{}",
+                    if json {
+                        report::trace_json(&lines)
+                    } else {
+                        report::trace_text(&lines)
+                    }
+                );
+            }
+            print_report(&world);
+            print_verdict(&v);
+            if v.violated() {
+                println!("replay: zerortt replay --scenario {} --seed {seed}", s.name);
+            }
+            Ok(if v.violated() {
+                ExitCode::FAILURE
+            } else {
+                ExitCode::SUCCESS
+            })
+        }
+        Command::Replay {
+            scenario,
+            seed,
+            json,
+        } => {
+            let base = load(&scenario)?;
+            let s = vary(&base, seed);
+            let (world, v) = run_one(&s, seed);
+            let lines = report::trace(&world);
+            print!(
+                "{}",
+                if json {
+                    report::trace_json(&lines)
+                } else {
+                    report::trace_text(&lines)
+                }
+            );
+            println!(
+                "knobs: latency {} ms, jitter {} ms, loss {:.4}",
+                s.network.latency_ms, s.network.jitter_ms, s.network.loss
+            );
+            print_report(&world);
+            print_verdict(&v);
+            Ok(if v.violated() {
+                ExitCode::FAILURE
+            } else {
+                ExitCode::SUCCESS
+            })
+        }
+        Command::Report { scenario, seed } => {
+            let s = load(&scenario)?;
+            let (world, v) = run_one(&s, seed);
+            print_report(&world);
+            print_verdict(&v);
+            println!("\n{}", report::comparison(&s, seed));
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Explore {
+            scenarios,
+            seeds,
+            start_seed,
+            jobs,
+            shard,
+            check_determinism,
+        } => explore(scenarios, seeds, start_seed, jobs, shard, check_determinism),
+    }
+}
+
+fn print_report(world: &zerortt_sim::world::World) {
+    for c in &world.connections {
+        let c = c.borrow();
+        if matches!(
+            c.role,
+            zerortt_sim::world::Role::ZeroRtt | zerortt_sim::world::Role::Retry
+        ) {
+            print!("{}", report::timing_text(world, &c));
+        }
+    }
+}
+
+fn parse_shard(shard: Option<String>) -> Result<(u64, u64), String> {
+    let Some(text) = shard else { return Ok((0, 1)) };
+    let bad = || format!("--shard {text:?}: expected K/N with 1 <= K <= N, e.g. 2/8");
+    let (k, n) = text.split_once('/').ok_or_else(bad)?;
+    let (k, n): (u64, u64) = (k.parse().map_err(|_| bad())?, n.parse().map_err(|_| bad())?);
+    if k == 0 || n == 0 || k > n {
+        return Err(bad());
+    }
+    Ok((k - 1, n))
+}
+
+fn explore(
+    names: Vec<String>,
+    seeds: u64,
+    start_seed: u64,
+    jobs: Option<usize>,
+    shard: Option<String>,
+    check_determinism: bool,
+) -> Result<ExitCode, String> {
+    let scenarios: Vec<Scenario> = if names.is_empty() {
+        catalog::all()
+    } else {
+        names.iter().map(|n| load(n)).collect::<Result<_, _>>()?
+    };
+    if seeds == 0 || seeds > 10_000_000 {
+        return Err(format!("--seeds {seeds}: valid 1 to 10000000"));
+    }
+    let (shard_index, shard_count) = parse_shard(shard)?;
+    let all: Vec<(usize, u64)> = scenarios
+        .iter()
+        .enumerate()
+        .flat_map(|(i, _)| (start_seed..start_seed.saturating_add(seeds)).map(move |s| (i, s)))
+        .enumerate()
+        .filter(|(n, _)| *n as u64 % shard_count == shard_index)
+        .map(|(_, job)| job)
+        .collect();
+    let jobs = jobs
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+        .clamp(1, 256);
+    let next = AtomicUsize::new(0);
+    let done = AtomicUsize::new(0);
+    let results: Mutex<Vec<Verdict>> = Mutex::new(Vec::new());
+    // Progress on stderr only, so stdout stays stable for snapshots and scripts.
+    let started = std::time::Instant::now(); // CLI progress display only: never reaches a result.
+    std::thread::scope(|scope| {
+        for _ in 0..jobs {
+            scope.spawn(|| loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                let Some(&(si, seed)) = all.get(i) else { break };
+                let v = explore_one(&scenarios[si], seed, check_determinism);
+                if let Ok(mut r) = results.lock() {
+                    r.push(v);
+                }
+                let d = done.fetch_add(1, Ordering::Relaxed) + 1;
+                if d % 10 == 0 || d == all.len() {
+                    let rate = d as f64 / started.elapsed().as_secs_f64().max(1e-9);
+                    eprint!("\rexplore: {d}/{} runs ({rate:.0} runs/s)   ", all.len());
+                    let _ = std::io::stderr().flush();
+                }
+            });
+        }
+    });
+    eprintln!();
+    let mut results = results.into_inner().unwrap_or_default();
+    results.sort_by(|a, b| (a.scenario.as_str(), a.seed).cmp(&(b.scenario.as_str(), b.seed)));
+    println!(
+        "{:<38} {:>6} {:>10} {:>9} {:>9}",
+        "scenario", "runs", "violations", "expected", "accepted"
+    );
+    let mut violations = Vec::new();
+    for s in &scenarios {
+        let rs: Vec<&Verdict> = results.iter().filter(|v| v.scenario == s.name).collect();
+        let bad = rs.iter().filter(|v| v.violated()).count();
+        let expected = rs
+            .iter()
+            .filter(|v| v.findings.iter().any(|f| f.severity == Severity::Expected))
+            .count();
+        let accepted = rs.iter().filter(|v| v.status == "Accepted").count();
+        println!(
+            "{:<38} {:>6} {:>10} {:>9} {:>9}",
+            s.name,
+            rs.len(),
+            bad,
+            expected,
+            accepted
+        );
+        violations.extend(rs.into_iter().filter(|v| v.violated()));
+    }
+    for v in &violations {
+        for f in v
+            .findings
+            .iter()
+            .filter(|f| f.severity == Severity::Violation)
+        {
+            println!(
+                "VIOLATION {} seed {}: {}: {}",
+                v.scenario, v.seed, f.invariant, f.detail
+            );
+        }
+        println!(
+            "  replay: zerortt replay --scenario {} --seed {}",
+            v.scenario, v.seed
+        );
+    }
+    Ok(if violations.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
 }

@@ -26,7 +26,17 @@ pub fn trace(world: &World) -> Vec<TraceLine> {
     let mut lines: Vec<(SimTime, u8, u64, TraceLine)> = Vec::new();
     for (i, entry) in world.fabric.trace().iter().enumerate() {
         let node = world.fabric.node_name(entry.node).unwrap_or("?").to_owned();
-        lines.push((entry.time, 0, i as u64, TraceLine { time: entry.time, node, layer: "net", text: entry.event.to_string() }));
+        lines.push((
+            entry.time,
+            0,
+            i as u64,
+            TraceLine {
+                time: entry.time,
+                node,
+                layer: "net",
+                text: entry.event.to_string(),
+            },
+        ));
     }
     for conn in &world.connections {
         let c = conn.borrow();
@@ -37,7 +47,17 @@ pub fn trace(world: &World) -> Vec<TraceLine> {
         let server = format!("server{}/{}", c.server, c.name);
         for (node, events) in [(&client, &c.client_events), (&server, &c.server_events)] {
             for (t, seq, e) in events {
-                lines.push((*t, 1, *seq, TraceLine { time: *t, node: node.clone(), layer: "tls", text: render_event(e) }));
+                lines.push((
+                    *t,
+                    1,
+                    *seq,
+                    TraceLine {
+                        time: *t,
+                        node: node.clone(),
+                        layer: "tls",
+                        text: render_event(e),
+                    },
+                ));
             }
         }
     }
@@ -58,7 +78,14 @@ pub fn render_event(e: &Event) -> String {
 pub fn trace_text(lines: &[TraceLine]) -> String {
     let mut out = String::new();
     for l in lines {
-        let _ = writeln!(out, "{:>12} {:<18} {} {}", l.time.to_string(), l.node, l.layer, l.text);
+        let _ = writeln!(
+            out,
+            "{:>12} {:<18} {} {}",
+            l.time.to_string(),
+            l.node,
+            l.layer,
+            l.text
+        );
     }
     out
 }
@@ -76,7 +103,9 @@ pub fn trace_json(lines: &[TraceLine]) -> String {
 /// FNV-1a 64 of the text trace: a stable fingerprint for determinism checks (not a
 /// security hash).
 pub fn trace_hash(text: &str) -> u64 {
-    text.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3))
+    text.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
+    })
 }
 
 /// Milestones of one connection, in ms from its SYN and in RTTs.
@@ -103,14 +132,24 @@ fn first_tls(events: &[(SimTime, u64, Event)], f: impl Fn(&Event) -> bool) -> Op
 }
 
 fn last_tls(events: &[(SimTime, u64, Event)], f: impl Fn(&Event) -> bool) -> Option<SimTime> {
-    events.iter().rev().find(|(_, _, e)| f(e)).map(|(t, _, _)| *t)
+    events
+        .iter()
+        .rev()
+        .find(|(_, _, e)| f(e))
+        .map(|(t, _, _)| *t)
 }
 
 /// The timing of `conn` in `world`.
 pub fn timing(world: &World, conn: &ConnRecord) -> Timing {
-    let mut t = Timing { rtt: crate::world::ms(2.0 * world.scenario.network.latency_ms), ..Timing::default() };
-    let Some((cnode, snode)) = conn.nodes else { return t };
-    let since = |x: SimTime| SimTime::from_nanos(x.as_nanos().saturating_sub(conn.start.as_nanos()));
+    let mut t = Timing {
+        rtt: crate::world::ms(2.0 * world.scenario.network.latency_ms),
+        ..Timing::default()
+    };
+    let Some((cnode, snode)) = conn.nodes else {
+        return t;
+    };
+    let since =
+        |x: SimTime| SimTime::from_nanos(x.as_nanos().saturating_sub(conn.start.as_nanos()));
     let mut m: Vec<(&'static str, SimTime)> = Vec::new();
     let mut first_early_out = None;
     let mut last_early_out = None;
@@ -125,39 +164,75 @@ pub fn timing(world: &World, conn: &ConnRecord) -> Timing {
                     // Stream offset of the segment's bytes (ISN 0, the SYN takes one).
                     let start = u64::from(h.seq).saturating_sub(1);
                     let end = start + h.payload_len as u64;
-                    if conn.early_offsets.iter().any(|(a, b)| *a < end && start < *b) {
+                    if conn
+                        .early_offsets
+                        .iter()
+                        .any(|(a, b)| *a < end && start < *b)
+                    {
                         first_early_out.get_or_insert(e.time);
                         last_early_out = Some(e.time);
                     }
                 }
             }
-            NetEvent::Tcp(TcpEvent::Retransmission { .. }) if e.node == cnode || e.node == snode => t.retransmissions += 1,
+            NetEvent::Tcp(TcpEvent::Retransmission { .. })
+                if e.node == cnode || e.node == snode =>
+            {
+                t.retransmissions += 1
+            }
             NetEvent::Tcp(TcpEvent::NagleHoldEnded { held_for, .. }) if e.node == cnode => {
                 t.nagle_holds += 1;
                 t.nagle_held += *held_for;
             }
-            NetEvent::Tcp(TcpEvent::DelayedAckSent { .. }) if e.node == snode => t.delayed_acks += 1,
+            NetEvent::Tcp(TcpEvent::DelayedAckSent { .. }) if e.node == snode => {
+                t.delayed_acks += 1
+            }
             _ => {}
         }
     }
     let ce = &conn.client_events;
     let se = &conn.server_events;
-    let hs = |typ: HandshakeType| move |e: &Event| matches!(e, Event::HandshakeSent(x) if *x == typ);
-    let hr = |typ: HandshakeType| move |e: &Event| matches!(e, Event::HandshakeReceived(x) if *x == typ);
+    let hs =
+        |typ: HandshakeType| move |e: &Event| matches!(e, Event::HandshakeSent(x) if *x == typ);
+    let hr =
+        |typ: HandshakeType| move |e: &Event| matches!(e, Event::HandshakeReceived(x) if *x == typ);
     let push = |m: &mut Vec<(&'static str, SimTime)>, name, v: Option<SimTime>| {
         if let Some(v) = v {
             m.push((name, v));
         }
     };
-    push(&mut m, "ClientHello written", first_tls(ce, hs(HandshakeType::ClientHello)));
+    push(
+        &mut m,
+        "ClientHello written",
+        first_tls(ce, hs(HandshakeType::ClientHello)),
+    );
     push(&mut m, "first early byte leaves client", first_early_out);
     push(&mut m, "last early byte leaves client", last_early_out);
-    push(&mut m, "ClientHello at server", first_tls(se, hr(HandshakeType::ClientHello)));
-    push(&mut m, "first early byte read by server", first_tls(se, |e| matches!(e, Event::EarlyDataRead { .. })));
-    push(&mut m, "last early byte read by server", last_tls(se, |e| matches!(e, Event::EarlyDataRead { .. })));
-    push(&mut m, "server flight written", first_tls(se, hs(HandshakeType::Finished)));
+    push(
+        &mut m,
+        "ClientHello at server",
+        first_tls(se, hr(HandshakeType::ClientHello)),
+    );
+    push(
+        &mut m,
+        "first early byte read by server",
+        first_tls(se, |e| matches!(e, Event::EarlyDataRead { .. })),
+    );
+    push(
+        &mut m,
+        "last early byte read by server",
+        last_tls(se, |e| matches!(e, Event::EarlyDataRead { .. })),
+    );
+    push(
+        &mut m,
+        "server flight written",
+        first_tls(se, hs(HandshakeType::Finished)),
+    );
     push(&mut m, "0.5-RTT data at client", conn.half_rtt_at_client);
-    push(&mut m, "EndOfEarlyData at server", first_tls(se, hr(HandshakeType::EndOfEarlyData)));
+    push(
+        &mut m,
+        "EndOfEarlyData at server",
+        first_tls(se, hr(HandshakeType::EndOfEarlyData)),
+    );
     push(&mut m, "client handshake complete", conn.client_done);
     push(&mut m, "server handshake complete", conn.server_done);
     push(&mut m, "response at client", conn.response_received);
@@ -171,11 +246,90 @@ pub fn timing_text(world: &World, conn: &ConnRecord) -> String {
     let t = timing(world, conn);
     let rtt_ns = t.rtt.as_nanos().max(1) as f64;
     let mut out = String::new();
-    let _ = writeln!(out, "timing of {} (ms from its SYN; RTT {})", conn.name, SimTime::from_nanos(t.rtt.as_nanos() as u64));
+    let _ = writeln!(
+        out,
+        "timing of {} (ms from its SYN; RTT {})",
+        conn.name,
+        SimTime::from_nanos(t.rtt.as_nanos() as u64)
+    );
     for (name, v) in &t.milestones {
-        let _ = writeln!(out, "  {:<34} {:>12} {:>7.2} RTT", name, v.to_string(), v.as_nanos() as f64 / rtt_ns);
+        let _ = writeln!(
+            out,
+            "  {:<34} {:>12} {:>7.2} RTT",
+            name,
+            v.to_string(),
+            v.as_nanos() as f64 / rtt_ns
+        );
     }
-    let _ = writeln!(out, "  client data segments {}, retransmissions {}, delayed ACKs (server) {}", t.client_segments, t.retransmissions, t.delayed_acks);
-    let _ = writeln!(out, "  Nagle holds at client: {} totalling {}", t.nagle_holds, SimTime::from_nanos(t.nagle_held.as_nanos() as u64));
+    let _ = writeln!(
+        out,
+        "  client data segments {}, retransmissions {}, delayed ACKs (server) {}",
+        t.client_segments, t.retransmissions, t.delayed_acks
+    );
+    let _ = writeln!(
+        out,
+        "  Nagle holds at client: {} totalling {}",
+        t.nagle_holds,
+        SimTime::from_nanos(t.nagle_held.as_nanos() as u64)
+    );
+    out
+}
+
+/// Milestones of the 0-RTT connection compared across variants of one scenario:
+/// Nagle vs TCP_NODELAY, loss on the first flight, RTT, early data size.
+pub fn comparison(base: &crate::scenario::Scenario, seed: u64) -> String {
+    let mut variants: Vec<(String, crate::scenario::Scenario)> = Vec::new();
+    let mut add = |name: &str, f: &dyn Fn(&mut crate::scenario::Scenario)| {
+        let mut s = base.clone();
+        f(&mut s);
+        variants.push((name.to_owned(), s));
+    };
+    add("as written", &|_| {});
+    add("Nagle on", &|s| s.tcp.client_nodelay = false);
+    add("TCP_NODELAY", &|s| s.tcp.client_nodelay = true);
+    add("first flight lost", &|s| s.network.lose_first_flight = true);
+    add("RTT 10 ms", &|s| s.network.latency_ms = 5.0);
+    add("RTT 200 ms", &|s| s.network.latency_ms = 100.0);
+    add("early data 2 x 200 B", &|s| {
+        s.client.early_data_chunks = vec![200, 200]
+    });
+    add("early data 12000 B", &|s| {
+        s.client.early_data_chunks = vec![12000]
+    });
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "{:<22} {:>14} {:>14} {:>14} {:>8} {:>10}",
+        "variant", "last early out", "last early rd", "response", "Nagle", "status"
+    );
+    for (name, s) in variants {
+        let world = World::run(&s, seed);
+        let Some(conn) = world
+            .connections
+            .iter()
+            .find(|c| c.borrow().role == Role::ZeroRtt)
+        else {
+            continue;
+        };
+        let c = conn.borrow();
+        let t = timing(&world, &c);
+        let get = |n: &str| {
+            t.milestones
+                .iter()
+                .find(|(m, _)| *m == n)
+                .map_or("-".to_owned(), |(_, v)| v.to_string())
+        };
+        let status = c.client_status.map_or("-".to_owned(), |s| format!("{s:?}"));
+        let _ = writeln!(
+            out,
+            "{:<22} {:>14} {:>14} {:>14} {:>8} {:>10}",
+            name,
+            get("last early byte leaves client"),
+            get("last early byte read by server"),
+            get("response at client"),
+            t.nagle_holds,
+            status
+        );
+    }
     out
 }

@@ -254,7 +254,10 @@ impl Scenario {
                 }
                 None => origin.to_owned(),
             };
-            ScenarioError { location, message: e.message().to_owned() }
+            ScenarioError {
+                location,
+                message: e.message().to_owned(),
+            }
         })?;
         scenario.validate(origin)?;
         Ok(scenario)
@@ -263,7 +266,10 @@ impl Scenario {
     /// Range checks that TOML types cannot express.
     pub fn validate(&self, origin: &str) -> Result<(), ScenarioError> {
         let err = |field: &str, message: String| {
-            Err(ScenarioError { location: format!("{origin}: {field}"), message })
+            Err(ScenarioError {
+                location: format!("{origin}: {field}"),
+                message,
+            })
         };
         let n = &self.network;
         for (field, p) in [("network.loss", n.loss), ("network.duplicate", n.duplicate)] {
@@ -276,36 +282,57 @@ impl Scenario {
             ("network.jitter_ms", n.jitter_ms),
             ("client.chunk_interval_ms", self.client.chunk_interval_ms),
             ("client.resume_after_ms", self.client.resume_after_ms),
-            ("server.external_cache_latency_ms", self.server.external_cache_latency_ms),
+            (
+                "server.external_cache_latency_ms",
+                self.server.external_cache_latency_ms,
+            ),
         ] {
             if !(0.0..=60_000.0).contains(&v) {
                 return err(field, format!("{v} is out of range; valid: 0 to 60000 ms"));
             }
         }
         if !(576..=65_535).contains(&n.mtu) {
-            return err("network.mtu", format!("{} is out of range; valid: 576 to 65535", n.mtu));
+            return err(
+                "network.mtu",
+                format!("{} is out of range; valid: 576 to 65535", n.mtu),
+            );
         }
         if !(1..=16).contains(&self.server.count) {
-            return err("server.count", format!("{} is out of range; valid: 1 to 16", self.server.count));
+            return err(
+                "server.count",
+                format!("{} is out of range; valid: 1 to 16", self.server.count),
+            );
         }
         if !(1..=100).contains(&self.tcp.initial_cwnd) {
-            return err("tcp.initial_cwnd", format!("{} is out of range; valid: 1 to 100", self.tcp.initial_cwnd));
+            return err(
+                "tcp.initial_cwnd",
+                format!("{} is out of range; valid: 1 to 100", self.tcp.initial_cwnd),
+            );
         }
         if crate::world::parse_delayed_ack(&self.tcp.delayed_ack).is_none() {
             return err(
                 "tcp.delayed_ack",
-                format!("{:?} is not valid; valid: \"off\", \"quickack\", or a delay such as \"40ms\"", self.tcp.delayed_ack),
+                format!(
+                    "{:?} is not valid; valid: \"off\", \"quickack\", or a delay such as \"40ms\"",
+                    self.tcp.delayed_ack
+                ),
             );
         }
         if crate::world::parse_allow_policy(&self.server.allow_early_data).is_none() {
             return err(
                 "server.allow_early_data",
-                format!("{:?} is not valid; valid: \"always\", \"never\", \"load:N\"", self.server.allow_early_data),
+                format!(
+                    "{:?} is not valid; valid: \"always\", \"never\", \"load:N\"",
+                    self.server.allow_early_data
+                ),
             );
         }
         let total: usize = self.client.early_data_chunks.iter().sum();
         if total > 1 << 20 || self.client.early_data_chunks.len() > 64 {
-            return err("client.early_data_chunks", "at most 64 chunks and 1 MiB in total".into());
+            return err(
+                "client.early_data_chunks",
+                "at most 64 chunks and 1 MiB in total".into(),
+            );
         }
         if self.client.request_bytes > 1 << 20 {
             return err("client.request_bytes", "at most 1 MiB".into());
@@ -317,11 +344,18 @@ impl Scenario {
             if r.server >= self.server.count {
                 return err(
                     &format!("attack.replays[{i}].server"),
-                    format!("{} is not a server; valid: 0 to {}", r.server, self.server.count - 1),
+                    format!(
+                        "{} is not a server; valid: 0 to {}",
+                        r.server,
+                        self.server.count - 1
+                    ),
                 );
             }
             if !(0.0..=60_000.0).contains(&r.at_ms) {
-                return err(&format!("attack.replays[{i}].at_ms"), "valid: 0 to 60000 ms".into());
+                return err(
+                    &format!("attack.replays[{i}].at_ms"),
+                    "valid: 0 to 60000 ms".into(),
+                );
             }
         }
         Ok(())

@@ -135,7 +135,9 @@ impl ConnRecord {
 
     /// The server accepted early data on this connection.
     pub fn server_accepted_early_data(&self) -> bool {
-        self.server_events.iter().any(|(_, _, e)| matches!(e, Event::EarlyDataAccepted { .. }))
+        self.server_events
+            .iter()
+            .any(|(_, _, e)| matches!(e, Event::EarlyDataAccepted { .. }))
     }
 }
 
@@ -163,11 +165,17 @@ pub struct ConnLog {
 
 impl ConnLog {
     pub(super) fn client(record: Rc<RefCell<ConnRecord>>) -> Self {
-        Self { record, client: true }
+        Self {
+            record,
+            client: true,
+        }
     }
 
     pub(super) fn server(record: Rc<RefCell<ConnRecord>>) -> Self {
-        Self { record, client: false }
+        Self {
+            record,
+            client: false,
+        }
     }
 }
 
@@ -179,7 +187,10 @@ struct Pump {
 
 impl Pump {
     fn new() -> Self {
-        Self { outbox: Vec::new(), inbox: Vec::new() }
+        Self {
+            outbox: Vec::new(),
+            inbox: Vec::new(),
+        }
     }
 
     fn input(&mut self, ctx: &mut AppCtx<'_>, tls: &mut Connection) {
@@ -189,7 +200,13 @@ impl Pump {
     }
 
     /// Drains events and output; the client side also maps records to stream offsets.
-    fn output(&mut self, ctx: &mut AppCtx<'_>, tls: &mut Connection, log: &ConnLog, shared: &Rc<RefCell<Shared>>) {
+    fn output(
+        &mut self,
+        ctx: &mut AppCtx<'_>,
+        tls: &mut Connection,
+        log: &ConnLog,
+        shared: &Rc<RefCell<Shared>>,
+    ) {
         let now = ctx.now();
         let mut bytes = Vec::new();
         tls.write_tls(&mut bytes);
@@ -231,7 +248,11 @@ impl Pump {
     }
 
     fn flush(&mut self, ctx: &mut AppCtx<'_>) {
-        if !self.outbox.is_empty() && ctx.socket().is_some_and(|s| s.is_established() || s.may_send()) {
+        if !self.outbox.is_empty()
+            && ctx
+                .socket()
+                .is_some_and(|s| s.is_established() || s.may_send())
+        {
             let n = ctx.write(&self.outbox);
             self.outbox.drain(..n);
         }
@@ -241,7 +262,9 @@ impl Pump {
 /// Deterministic early data content: chunk index and position, so a reordering or a
 /// duplicate is visible in the bytes.
 fn early_bytes(chunk: usize, len: usize) -> Vec<u8> {
-    (0..len).map(|i| (chunk as u8).wrapping_mul(31).wrapping_add(i as u8)).collect()
+    (0..len)
+        .map(|i| (chunk as u8).wrapping_mul(31).wrapping_add(i as u8))
+        .collect()
 }
 
 /// The scripted client.
@@ -264,8 +287,19 @@ pub struct ClientApp {
 }
 
 impl ClientApp {
-    pub(super) fn new(tls: Connection, log: ConnLog, chunks: Vec<usize>, scenario: Scenario, shared: Rc<RefCell<Shared>>) -> Self {
-        let expected_response = RESPONSE_BYTES + if scenario.server.half_rtt_response { HALF_RTT_BYTES } else { 0 };
+    pub(super) fn new(
+        tls: Connection,
+        log: ConnLog,
+        chunks: Vec<usize>,
+        scenario: Scenario,
+        shared: Rc<RefCell<Shared>>,
+    ) -> Self {
+        let expected_response = RESPONSE_BYTES
+            + if scenario.server.half_rtt_response {
+                HALF_RTT_BYTES
+            } else {
+                0
+            };
         Self {
             tls,
             log,
@@ -292,7 +326,8 @@ impl ClientApp {
         rec.retry_requested = !rec.early_written.is_empty() && e.should_retry_without_early_data();
         drop(rec);
         self.failed = true;
-        self.pump.output(ctx, &mut self.tls, &self.log, &self.shared);
+        self.pump
+            .output(ctx, &mut self.tls, &self.log, &self.shared);
         ctx.close();
     }
 
@@ -307,10 +342,22 @@ impl ClientApp {
             }
             let data = early_bytes(self.chunk_index, self.chunks[self.chunk_index]);
             match self.tls.write_early_data(&data, ts) {
-                Ok(n) => self.log.record.borrow_mut().early_written.extend_from_slice(&data[..n]),
+                Ok(n) => self
+                    .log
+                    .record
+                    .borrow_mut()
+                    .early_written
+                    .extend_from_slice(&data[..n]),
                 Err(ConnError::Misuse(ApiMisuse::EarlyDataRejected)) => self.early_stopped = true,
-                Err(ConnError::Misuse(ApiMisuse::SessionDoesNotAllowEarlyData)) => self.early_stopped = true,
-                Err(ConnError::Misuse(m)) => self.log.record.borrow_mut().unexpected_misuse.push(format!("client write_early_data: {m}")),
+                Err(ConnError::Misuse(ApiMisuse::SessionDoesNotAllowEarlyData)) => {
+                    self.early_stopped = true
+                }
+                Err(ConnError::Misuse(m)) => self
+                    .log
+                    .record
+                    .borrow_mut()
+                    .unexpected_misuse
+                    .push(format!("client write_early_data: {m}")),
                 Err(ConnError::WantRead) => {}
                 Err(e) => return Err(e),
             }
@@ -324,7 +371,12 @@ impl ClientApp {
             match self.tls.read(&mut buf, ts) {
                 Ok(n) => self.got_response(now, n),
                 Err(ConnError::WantRead) => {}
-                Err(ConnError::Misuse(m)) => self.log.record.borrow_mut().unexpected_misuse.push(format!("client read: {m}")),
+                Err(ConnError::Misuse(m)) => self
+                    .log
+                    .record
+                    .borrow_mut()
+                    .unexpected_misuse
+                    .push(format!("client read: {m}")),
                 Err(e) => return Err(e),
             }
             return Ok(());
@@ -357,7 +409,11 @@ impl ClientApp {
                 Ok(n) => self.got_response(now, n),
                 Err(ConnError::WantRead) | Err(ConnError::Closed) => break,
                 Err(ConnError::Misuse(m)) => {
-                    self.log.record.borrow_mut().unexpected_misuse.push(format!("client read: {m}"));
+                    self.log
+                        .record
+                        .borrow_mut()
+                        .unexpected_misuse
+                        .push(format!("client read: {m}"));
                     break;
                 }
                 Err(e) => return Err(e),
@@ -370,7 +426,9 @@ impl ClientApp {
 
     fn got_response(&mut self, now: SimTime, n: usize) {
         let mut rec = self.log.record.borrow_mut();
-        if !self.tls.is_init_finished() && rec.half_rtt_at_client.is_none() {
+        // The server's 0.5-RTT data travels with its flight, so it is the first application
+        // data the client sees.
+        if self.scenario.server.half_rtt_response && n > 0 && rec.half_rtt_at_client.is_none() {
             rec.half_rtt_at_client = Some(now);
         }
         self.response_len += n;
@@ -402,10 +460,12 @@ impl Application for ClientApp {
             self.fail(ctx, e);
             return;
         }
-        self.pump.output(ctx, &mut self.tls, &self.log, &self.shared);
+        self.pump
+            .output(ctx, &mut self.tls, &self.log, &self.shared);
         if self.log.record.borrow().response_received.is_some() {
             self.tls.send_close_notify();
-            self.pump.output(ctx, &mut self.tls, &self.log, &self.shared);
+            self.pump
+                .output(ctx, &mut self.tls, &self.log, &self.shared);
             ctx.close();
             self.failed = true;
         }
@@ -485,18 +545,27 @@ impl ServerApp {
             for _ in 0..1024 {
                 match self.tls.read_early_data(&mut buf, ts) {
                     Ok(ReadEarlyData::Success(n)) => {
-                        self.log.record.borrow_mut().early_read.extend_from_slice(&buf[..n]);
+                        self.log
+                            .record
+                            .borrow_mut()
+                            .early_read
+                            .extend_from_slice(&buf[..n]);
                         self.half_rtt(ts)?;
                     }
                     Ok(ReadEarlyData::Finish) => {
                         self.half_rtt(ts)?;
                         self.phase = ServerPhase::Handshake;
-                        self.log.record.borrow_mut().server_status = Some(self.tls.early_data_status());
+                        self.log.record.borrow_mut().server_status =
+                            Some(self.tls.early_data_status());
                         break;
                     }
                     Err(ConnError::WantRead) => break,
                     Err(ConnError::Misuse(m)) => {
-                        self.log.record.borrow_mut().unexpected_misuse.push(format!("server read_early_data: {m}"));
+                        self.log
+                            .record
+                            .borrow_mut()
+                            .unexpected_misuse
+                            .push(format!("server read_early_data: {m}"));
                         break;
                     }
                     Err(e) => return Err(e),
@@ -540,7 +609,10 @@ impl Application for ServerApp {
             }
         }
         self.pump.input(ctx, &mut self.tls);
-        if self.tls.buffered_tls() == 0 && self.phase == ServerPhase::ReadingEarlyData && !self.counted {
+        if self.tls.buffered_tls() == 0
+            && self.phase == ServerPhase::ReadingEarlyData
+            && !self.counted
+        {
             return;
         }
         if !self.counted {
@@ -553,7 +625,8 @@ impl Application for ServerApp {
                 self.log.record.borrow_mut().server_error = Some(e.to_string());
             }
         }
-        self.pump.output(ctx, &mut self.tls, &self.log, &self.shared);
+        self.pump
+            .output(ctx, &mut self.tls, &self.log, &self.shared);
         let done = self.phase == ServerPhase::Done || self.tls.error().is_some();
         if done && !was_done {
             self.gauge(-1);
@@ -576,7 +649,11 @@ pub struct AttackerApp {
 
 impl AttackerApp {
     pub(super) fn new(victim: Rc<RefCell<ConnRecord>>, log: Rc<RefCell<ConnRecord>>) -> Self {
-        Self { victim, log, sent: false }
+        Self {
+            victim,
+            log,
+            sent: false,
+        }
     }
 }
 
@@ -606,7 +683,11 @@ pub struct LatentExternalCache {
 
 impl LatentExternalCache {
     pub(super) fn new(latency: Duration) -> Self {
-        Self { latency, entries: BTreeMap::new(), removals: Vec::new() }
+        Self {
+            latency,
+            entries: BTreeMap::new(),
+            removals: Vec::new(),
+        }
     }
 
     /// Applies every removal that has arrived by `now`.
@@ -635,13 +716,24 @@ impl LatentExternalCache {
 pub struct ExternalStoreHandle(pub Arc<Mutex<LatentExternalCache>>);
 
 impl SessionStoreCallbacks<ServerSessionValue> for ExternalStoreHandle {
-    fn new_session(&mut self, _: &SessionCache<ServerSessionValue>, id: &[u8], value: &ServerSessionValue) {
+    fn new_session(
+        &mut self,
+        _: &SessionCache<ServerSessionValue>,
+        id: &[u8],
+        value: &ServerSessionValue,
+    ) {
         if let Ok(mut c) = self.0.lock() {
             c.entries.insert(id.to_vec(), value.clone());
         }
     }
 
-    fn remove_session(&mut self, _: &SessionCache<ServerSessionValue>, id: &[u8], _: &ServerSessionValue, _: RemovalReason) {
+    fn remove_session(
+        &mut self,
+        _: &SessionCache<ServerSessionValue>,
+        id: &[u8],
+        _: &ServerSessionValue,
+        _: RemovalReason,
+    ) {
         if let Ok(mut c) = self.0.lock() {
             c.removals.push((None, id.to_vec()));
         }

@@ -11,14 +11,18 @@
 
 mod apps;
 
-use crate::net::{DelayedAck, Fabric, LinkConfig, NodeId, Partition, SimTime, TcpConfig, TcpSocket};
+use crate::net::{
+    DelayedAck, Fabric, LinkConfig, NodeId, Partition, SimTime, TcpConfig, TcpSocket,
+};
 use crate::scenario::{Scenario, Sharing};
 use apps::{AttackerApp, ClientApp, ConnLog, ServerApp, Shared};
 use std::cell::RefCell;
 use std::rc::Rc;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use zerortt_core::conn::config::{AllowEarlyData, ClientConfig, HelloRetryPolicy, ServerConfig, TicketKind};
+use zerortt_core::conn::config::{
+    AllowEarlyData, ClientConfig, HelloRetryPolicy, ServerConfig, TicketKind,
+};
 use zerortt_core::crypto::suites;
 use zerortt_core::identity::test_identity;
 use zerortt_core::tickets::cache::SessionCache;
@@ -45,7 +49,9 @@ pub fn parse_delayed_ack(s: &str) -> Option<DelayedAck> {
         "quickack" => Some(DelayedAck::QuickAckAtStart),
         other => {
             let ms: u64 = other.strip_suffix("ms")?.parse().ok()?;
-            (1..=500).contains(&ms).then(|| DelayedAck::Delay(Duration::from_millis(ms)))
+            (1..=500)
+                .contains(&ms)
+                .then(|| DelayedAck::Delay(Duration::from_millis(ms)))
         }
     }
 }
@@ -66,7 +72,11 @@ pub fn parse_allow_policy(s: &str) -> Option<AllowPolicy> {
     match s {
         "always" => Some(AllowPolicy::Always),
         "never" => Some(AllowPolicy::Never),
-        other => other.strip_prefix("load:")?.parse().ok().map(AllowPolicy::Load),
+        other => other
+            .strip_prefix("load:")?
+            .parse()
+            .ok()
+            .map(AllowPolicy::Load),
     }
 }
 
@@ -128,7 +138,15 @@ impl World {
             s.set_max_early_data(sc.server.max_early_data);
             session = Some(s);
         } else {
-            let warm = self.spawn(Role::Warmup, &client_config, &cluster, 0, None, SimTime::ZERO, false);
+            let warm = self.spawn(
+                Role::Warmup,
+                &client_config,
+                &cluster,
+                0,
+                None,
+                SimTime::ZERO,
+                false,
+            );
             self.run_until_done(&warm, SimTime::ZERO.saturating_add(Duration::from_secs(60)));
             let mut tickets = std::mem::take(&mut warm.borrow_mut().tickets);
             session = tickets.pop().or(session);
@@ -142,8 +160,19 @@ impl World {
             s.set_max_early_data(limit);
         }
         // 2. The 0-RTT connection, and the attacker's replays of its first flight.
-        let start = self.fabric.now().saturating_add(ms(sc.client.resume_after_ms));
-        let zero = self.spawn(Role::ZeroRtt, &client_config, &cluster, 0, session, start, true);
+        let start = self
+            .fabric
+            .now()
+            .saturating_add(ms(sc.client.resume_after_ms));
+        let zero = self.spawn(
+            Role::ZeroRtt,
+            &client_config,
+            &cluster,
+            0,
+            session,
+            start,
+            true,
+        );
         let mut replays = Vec::new();
         for (i, r) in sc.attack.replays.iter().enumerate() {
             let at = start.saturating_add(ms(r.at_ms));
@@ -159,7 +188,12 @@ impl World {
             self.run_until_done(&r, end);
         }
         // Let replays and closing handshakes play out.
-        let _ = self.fabric.run_until(self.fabric.now().saturating_add(Duration::from_secs(5)).min(end));
+        let _ = self.fabric.run_until(
+            self.fabric
+                .now()
+                .saturating_add(Duration::from_secs(5))
+                .min(end),
+        );
         if let Some(ext) = &cluster.external {
             if let Ok(mut e) = ext.lock() {
                 e.apply_due(SimTime::from_nanos(u64::MAX));
@@ -182,7 +216,10 @@ impl World {
 
     fn client_config(&self) -> ClientConfig {
         let mut c = ClientConfig::new(ServerTrust::test_ca());
-        c.cipher_suites = vec![&suites::TLS13_AES_128_GCM_SHA256, &suites::TLS13_CHACHA20_POLY1305_SHA256];
+        c.cipher_suites = vec![
+            &suites::TLS13_AES_128_GCM_SHA256,
+            &suites::TLS13_CHACHA20_POLY1305_SHA256,
+        ];
         c
     }
 
@@ -200,7 +237,9 @@ impl World {
             1 << 16,
         ));
         let external = (sc.sharing == Sharing::ExternalCache).then(|| {
-            Arc::new(Mutex::new(apps::LatentExternalCache::new(ms(sc.external_cache_latency_ms))))
+            Arc::new(Mutex::new(apps::LatentExternalCache::new(ms(
+                sc.external_cache_latency_ms
+            ))))
         });
         let policy = parse_allow_policy(&sc.allow_early_data).unwrap_or(AllowPolicy::Always);
         let mut configs = Vec::new();
@@ -217,9 +256,14 @@ impl World {
                 Sharing::Nothing => {
                     if sc.no_anti_replay {
                         // Distinct keys per server: a ticket only opens where it was made.
-                        let k = TicketKey::new([index as u8; 16], TicketAead::Aes256Gcm, &[index as u8 ^ 0x55; 32]);
+                        let k = TicketKey::new(
+                            [index as u8; 16],
+                            TicketAead::Aes256Gcm,
+                            &[index as u8 ^ 0x55; 32],
+                        );
                         if let Ok(k) = k {
-                            c.ticket_kind = TicketKind::Stateless(Arc::new(Mutex::new(Ticketer::new(k))));
+                            c.ticket_kind =
+                                TicketKind::Stateless(Arc::new(Mutex::new(Ticketer::new(k))));
                         }
                     }
                 }
@@ -262,7 +306,9 @@ impl World {
                 AllowPolicy::Load(n) => {
                     // Sampled into an atomic before each server call (see ServerApp).
                     let load = shared.borrow_mut().load_gauge(index);
-                    Some(Arc::new(move |_| load.load(std::sync::atomic::Ordering::Relaxed) <= n))
+                    Some(Arc::new(move |_| {
+                        load.load(std::sync::atomic::Ordering::Relaxed) <= n
+                    }))
                 }
             };
             c.allow_early_data = cb;
@@ -305,29 +351,77 @@ impl World {
     ) -> Rc<RefCell<ConnRecord>> {
         let id = self.connections.len();
         let name = role.name();
-        let log = Rc::new(RefCell::new(ConnRecord::new(role, name.clone(), server, at)));
+        let log = Rc::new(RefCell::new(ConnRecord::new(
+            role,
+            name.clone(),
+            server,
+            at,
+        )));
         self.connections.push(log.clone());
         let sc = &self.scenario;
-        let client_node = self.fabric.add_node(&format!("client/{name}"), TcpSocket::new(self.tcp_config(sc.tcp.client_nodelay)));
-        let server_node = self.fabric.add_node(&format!("server{server}/{name}"), TcpSocket::new(self.tcp_config(sc.tcp.server_nodelay)));
+        let client_node = self.fabric.add_node(
+            &format!("client/{name}"),
+            TcpSocket::new(self.tcp_config(sc.tcp.client_nodelay)),
+        );
+        let server_node = self.fabric.add_node(
+            &format!("server{server}/{name}"),
+            TcpSocket::new(self.tcp_config(sc.tcp.server_nodelay)),
+        );
         // The first flight leaves one RTT after the SYN (after the SYN-ACK arrives).
         let lose = (role == Role::ZeroRtt && sc.network.lose_first_flight).then(|| {
             let t = at.saturating_add(ms(2.0 * sc.network.latency_ms));
-            Partition { start: t, end: t.saturating_add(Duration::from_micros(1)) }
+            Partition {
+                start: t,
+                end: t.saturating_add(Duration::from_micros(1)),
+            }
         });
-        self.fabric.connect_nodes(client_node, server_node, self.link_config(lose), self.link_config(None));
+        self.fabric.connect_nodes(
+            client_node,
+            server_node,
+            self.link_config(lose),
+            self.link_config(None),
+        );
         let seed = self.seed;
         let rng = |label: u64| {
             use rand_core::SeedableRng;
-            Box::new(rand_chacha::ChaCha20Rng::seed_from_u64(seed ^ (label.wrapping_mul(0x9e37_79b9_7f4a_7c15))))
+            Box::new(rand_chacha::ChaCha20Rng::seed_from_u64(
+                seed ^ (label.wrapping_mul(0x9e37_79b9_7f4a_7c15)),
+            ))
         };
-        let tls_client = zerortt_core::Connection::client(client_config.clone(), "localhost", session, rng(2 * id as u64 + 1));
-        let tls_server = zerortt_core::Connection::server(cluster.configs[server].clone(), rng(2 * id as u64 + 2));
-        let chunks = if early { sc.client.early_data_chunks.clone() } else { Vec::new() };
-        let client_app = ClientApp::new(tls_client, ConnLog::client(log.clone()), chunks, sc.clone(), self.shared.clone());
-        let server_app = ServerApp::new(tls_server, ConnLog::server(log.clone()), server, sc.clone(), self.shared.clone(), cluster.external.clone());
-        self.fabric.set_application(client_node, Box::new(client_app));
-        self.fabric.set_application(server_node, Box::new(server_app));
+        let tls_client = zerortt_core::Connection::client(
+            client_config.clone(),
+            "localhost",
+            session,
+            rng(2 * id as u64 + 1),
+        );
+        let tls_server = zerortt_core::Connection::server(
+            cluster.configs[server].clone(),
+            rng(2 * id as u64 + 2),
+        );
+        let chunks = if early {
+            sc.client.early_data_chunks.clone()
+        } else {
+            Vec::new()
+        };
+        let client_app = ClientApp::new(
+            tls_client,
+            ConnLog::client(log.clone()),
+            chunks,
+            sc.clone(),
+            self.shared.clone(),
+        );
+        let server_app = ServerApp::new(
+            tls_server,
+            ConnLog::server(log.clone()),
+            server,
+            sc.clone(),
+            self.shared.clone(),
+            cluster.external.clone(),
+        );
+        self.fabric
+            .set_application(client_node, Box::new(client_app));
+        self.fabric
+            .set_application(server_node, Box::new(server_app));
         self.fabric.act(server_node, |ctx| ctx.listen());
         self.fabric.at(at, client_node, |ctx| ctx.connect());
         log.borrow_mut().nodes = Some((client_node, server_node));
@@ -345,20 +439,49 @@ impl World {
         let id = self.connections.len();
         let role = Role::Replay(index);
         let name = role.name();
-        let log = Rc::new(RefCell::new(ConnRecord::new(role, name.clone(), server, at)));
+        let log = Rc::new(RefCell::new(ConnRecord::new(
+            role,
+            name.clone(),
+            server,
+            at,
+        )));
         self.connections.push(log.clone());
-        let attacker: NodeId = self.fabric.add_node(&format!("attacker/{name}"), TcpSocket::new(self.tcp_config(true)));
-        let server_node = self.fabric.add_node(&format!("server{server}/{name}"), TcpSocket::new(self.tcp_config(self.scenario.tcp.server_nodelay)));
-        self.fabric.connect_nodes(attacker, server_node, self.link_config(None), self.link_config(None));
+        let attacker: NodeId = self.fabric.add_node(
+            &format!("attacker/{name}"),
+            TcpSocket::new(self.tcp_config(true)),
+        );
+        let server_node = self.fabric.add_node(
+            &format!("server{server}/{name}"),
+            TcpSocket::new(self.tcp_config(self.scenario.tcp.server_nodelay)),
+        );
+        self.fabric.connect_nodes(
+            attacker,
+            server_node,
+            self.link_config(None),
+            self.link_config(None),
+        );
         let seed = self.seed;
         let rng = {
             use rand_core::SeedableRng;
-            Box::new(rand_chacha::ChaCha20Rng::seed_from_u64(seed ^ ((2 * id as u64 + 2).wrapping_mul(0x9e37_79b9_7f4a_7c15))))
+            Box::new(rand_chacha::ChaCha20Rng::seed_from_u64(
+                seed ^ ((2 * id as u64 + 2).wrapping_mul(0x9e37_79b9_7f4a_7c15)),
+            ))
         };
         let tls_server = zerortt_core::Connection::server(cluster.configs[server].clone(), rng);
-        let server_app = ServerApp::new(tls_server, ConnLog::server(log.clone()), server, self.scenario.clone(), self.shared.clone(), cluster.external.clone());
-        self.fabric.set_application(attacker, Box::new(AttackerApp::new(victim.clone(), log.clone())));
-        self.fabric.set_application(server_node, Box::new(server_app));
+        let server_app = ServerApp::new(
+            tls_server,
+            ConnLog::server(log.clone()),
+            server,
+            self.scenario.clone(),
+            self.shared.clone(),
+            cluster.external.clone(),
+        );
+        self.fabric.set_application(
+            attacker,
+            Box::new(AttackerApp::new(victim.clone(), log.clone())),
+        );
+        self.fabric
+            .set_application(server_node, Box::new(server_app));
         self.fabric.act(server_node, |ctx| ctx.listen());
         self.fabric.at(at, attacker, |ctx| ctx.connect());
         log.borrow_mut().nodes = Some((attacker, server_node));

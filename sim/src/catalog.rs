@@ -1,0 +1,131 @@
+//! The built-in scenario catalog: TOML files under `sim/scenarios/`, compiled in, so the
+//! catalog doubles as examples of the scenario format.
+
+use crate::scenario::{Scenario, ScenarioError};
+
+/// `(file name, TOML text)` of every built-in scenario, in catalog order.
+pub const CATALOG: &[(&str, &str)] = &[
+    ("accepted", include_str!("../scenarios/accepted.toml")),
+    ("not_sent", include_str!("../scenarios/not_sent.toml")),
+    (
+        "rejected_skipped",
+        include_str!("../scenarios/rejected_skipped.toml"),
+    ),
+    (
+        "rejected_beyond_skip_budget",
+        include_str!("../scenarios/rejected_beyond_skip_budget.toml"),
+    ),
+    (
+        "too_much_early_data",
+        include_str!("../scenarios/too_much_early_data.toml"),
+    ),
+    (
+        "replay_same_server",
+        include_str!("../scenarios/replay_same_server.toml"),
+    ),
+    (
+        "replay_cluster_nothing_shared",
+        include_str!("../scenarios/replay_cluster_nothing_shared.toml"),
+    ),
+    (
+        "replay_cluster_ticket_keys",
+        include_str!("../scenarios/replay_cluster_ticket_keys.toml"),
+    ),
+    (
+        "replay_cluster_shared_cache",
+        include_str!("../scenarios/replay_cluster_shared_cache.toml"),
+    ),
+    (
+        "replay_cluster_strike_register",
+        include_str!("../scenarios/replay_cluster_strike_register.toml"),
+    ),
+    (
+        "external_cache_race",
+        include_str!("../scenarios/external_cache_race.toml"),
+    ),
+    (
+        "external_psk_replay",
+        include_str!("../scenarios/external_psk_replay.toml"),
+    ),
+    (
+        "allow_callback_declining_under_load",
+        include_str!("../scenarios/allow_callback_declining_under_load.toml"),
+    ),
+    (
+        "half_rtt_response",
+        include_str!("../scenarios/half_rtt_response.toml"),
+    ),
+    ("nagle", include_str!("../scenarios/nagle.toml")),
+    (
+        "nagle_nodelay",
+        include_str!("../scenarios/nagle_nodelay.toml"),
+    ),
+    (
+        "early_data_beyond_initial_window",
+        include_str!("../scenarios/early_data_beyond_initial_window.toml"),
+    ),
+    (
+        "loss_on_first_flight",
+        include_str!("../scenarios/loss_on_first_flight.toml"),
+    ),
+    (
+        "max_early_data_lowered_after_tickets",
+        include_str!("../scenarios/max_early_data_lowered_after_tickets.toml"),
+    ),
+    (
+        "hello_retry_request",
+        include_str!("../scenarios/hello_retry_request.toml"),
+    ),
+];
+
+/// Every built-in scenario, parsed.
+pub fn all() -> Vec<Scenario> {
+    CATALOG
+        .iter()
+        .filter_map(|(file, text)| {
+            Scenario::from_toml(text, &format!("sim/scenarios/{file}.toml")).ok()
+        })
+        .collect()
+}
+
+/// Names of the built-in scenarios.
+pub fn names() -> Vec<String> {
+    all().into_iter().map(|s| s.name).collect()
+}
+
+/// A built-in scenario by name, or a `.toml` file; the error lists the valid names.
+pub fn load(name_or_path: &str) -> Result<Scenario, ScenarioError> {
+    if name_or_path.ends_with(".toml") {
+        let text = std::fs::read_to_string(name_or_path).map_err(|e| ScenarioError {
+            location: name_or_path.to_owned(),
+            message: format!("cannot read: {e}"),
+        })?;
+        let mut s = Scenario::from_toml(&text, name_or_path)?;
+        if s.name.is_empty() {
+            s.name = name_or_path.to_owned();
+        }
+        return Ok(s);
+    }
+    all()
+        .into_iter()
+        .find(|s| s.name == name_or_path)
+        .ok_or_else(|| ScenarioError {
+            location: format!("scenario {name_or_path:?}"),
+            message: format!(
+                "unknown scenario; valid: {} (or a path ending in .toml)",
+                names().join(", ")
+            ),
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn every_catalog_file_parses_and_is_named_after_its_file() {
+        for (file, text) in super::CATALOG {
+            let s = crate::scenario::Scenario::from_toml(text, file).unwrap();
+            assert_eq!(&s.name, file);
+            assert!(!s.description.is_empty(), "{file} has no description");
+        }
+    }
+}

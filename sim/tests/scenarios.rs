@@ -1,0 +1,209 @@
+//! The built-in catalog: every scenario holds its invariants, shows the outcome it is named
+//! after, and its timing report is snapshot-tested (snapshots/ at the top level).
+
+use zerortt_core::EarlyDataStatus;
+use zerortt_sim::catalog;
+use zerortt_sim::explore::{explore_one, run_one};
+use zerortt_sim::invariants::Severity;
+use zerortt_sim::report;
+use zerortt_sim::scenario::Scenario;
+use zerortt_sim::world::{ConnRecord, Role, World};
+
+fn run(name: &str) -> World {
+    let s = catalog::load(name).unwrap();
+    let (world, verdict) = run_one(&s, 1);
+    assert!(!verdict.violated(), "{name}: {:?}", verdict.findings);
+    world
+}
+
+fn conn(world: &World, role: Role) -> std::cell::Ref<'_, ConnRecord> {
+    world
+        .connections
+        .iter()
+        .find(|c| c.borrow().role == role)
+        .expect("connection")
+        .borrow()
+}
+
+fn snapshot(name: &str, world: &World) {
+    let text = report::timing_text(world, &conn(world, Role::ZeroRtt));
+    insta::with_settings!({ snapshot_path => "../../snapshots", prepend_module_to_snapshot => false }, {
+        insta::assert_snapshot!(format!("timing_{name}"), text);
+    });
+}
+
+#[test]
+fn every_catalog_scenario_holds_every_invariant_for_the_first_seeds() {
+    for s in catalog::all() {
+        for seed in 1..=3 {
+            let v = explore_one(&s, seed, false);
+            assert!(!v.violated(), "{} seed {seed}: {:?}", s.name, v.findings);
+        }
+    }
+}
+
+#[test]
+fn accepted_early_data_is_read_by_the_server_half_an_rtt_after_the_client_hello() {
+    let w = run("accepted");
+    let c = conn(&w, Role::ZeroRtt);
+    assert_eq!(c.client_status, Some(EarlyDataStatus::Accepted));
+    assert_eq!(c.early_read, c.early_written);
+    snapshot("accepted", &w);
+}
+
+#[test]
+fn nagle_holds_the_second_early_write_for_a_round_trip_and_nodelay_does_not() {
+    let nagle = run("nagle");
+    let nodelay = run("nagle_nodelay");
+    let last_out = |w: &World| {
+        let t = report::timing(w, &conn(w, Role::ZeroRtt));
+        t.milestones
+            .iter()
+            .find(|(n, _)| *n == "last early byte leaves client")
+            .map(|(_, v)| v.as_nanos())
+            .unwrap()
+    };
+    // SYN at 0, SYN-ACK at 50 ms: the ClientHello leaves at 50 ms. With Nagle the second
+    // write waits for the ACK of the first segment: the server's flight at 50 + 25 + 25.
+    assert_eq!(last_out(&nagle), 100_000_000);
+    assert_eq!(last_out(&nodelay), 51_000_000);
+    snapshot("nagle", &nagle);
+    snapshot("nagle_nodelay", &nodelay);
+}
+
+#[test]
+fn rejected_early_data_is_skipped_and_never_delivered() {
+    for name in [
+        "rejected_skipped",
+        "hello_retry_request",
+        "allow_callback_declining_under_load",
+    ] {
+        let w = run(name);
+        let c = conn(&w, Role::ZeroRtt);
+        assert_eq!(c.client_status, Some(EarlyDataStatus::Rejected), "{name}");
+        assert!(c.early_read.is_empty(), "{name}");
+        assert!(c.response_received.is_some(), "{name}");
+    }
+    snapshot("hello_retry_request", &run("hello_retry_request"));
+}
+
+#[test]
+fn an_aborted_zero_rtt_connection_is_retried_without_early_data() {
+    for name in [
+        "rejected_beyond_skip_budget",
+        "too_much_early_data",
+        "max_early_data_lowered_after_tickets",
+    ] {
+        let w = run(name);
+        assert!(conn(&w, Role::ZeroRtt).client_error.is_some(), "{name}");
+        let retry = conn(&w, Role::Retry);
+        assert!(retry.response_received.is_some(), "{name}");
+        assert_eq!(
+            retry.client_status,
+            Some(EarlyDataStatus::NotSent),
+            "{name}"
+        );
+    }
+}
+
+#[test]
+fn replays_are_refused_where_tickets_are_single_use_or_a_strike_register_is_shared() {
+    for name in [
+        "replay_same_server",
+        "replay_cluster_nothing_shared",
+        "replay_cluster_shared_cache",
+        "replay_cluster_strike_register",
+    ] {
+        let w = run(name);
+        assert!(
+            conn(&w, Role::ZeroRtt).server_accepted_early_data(),
+            "{name}"
+        );
+        let replay = conn(&w, Role::Replay(0));
+        assert!(
+            replay.early_read.is_empty(),
+            "{name}: replay got early data through"
+        );
+    }
+}
+
+#[test]
+fn replays_are_accepted_as_expected_findings_where_the_configuration_is_documented_as_replayable() {
+    for name in [
+        "replay_cluster_ticket_keys",
+        "external_psk_replay",
+        "external_cache_race",
+    ] {
+        let s = catalog::load(name).unwrap();
+        let (w, v) = run_one(&s, 1);
+        assert!(!conn(&w, Role::Replay(0)).early_read.is_empty(), "{name}");
+        assert!(
+            v.findings.iter().any(|f| f.severity == Severity::Expected
+                && f.invariant == "no_replayed_early_data_accepted"),
+            "{name}"
+        );
+    }
+}
+
+#[test]
+fn the_external_cache_race_closes_once_the_removal_has_arrived() {
+    let w = run("external_cache_race");
+    // replay0 arrives inside the 50 ms window, replay1 long after it.
+    assert!(!conn(&w, Role::Replay(0)).early_read.is_empty());
+    assert!(conn(&w, Role::Replay(1)).early_read.is_empty());
+}
+
+#[test]
+fn half_rtt_data_reaches_the_client_before_the_server_completes_its_handshake() {
+    let w = run("half_rtt_response");
+    let c = conn(&w, Role::ZeroRtt);
+    let half = c.half_rtt_at_client.unwrap();
+    assert!(half <= c.client_done.unwrap());
+    assert!(half < c.server_done.unwrap());
+    snapshot("half_rtt_response", &w);
+}
+
+#[test]
+fn a_lost_first_flight_is_retransmitted_after_the_rto_and_still_accepted() {
+    let w = run("loss_on_first_flight");
+    let t = report::timing(&w, &conn(&w, Role::ZeroRtt));
+    assert!(t.retransmissions >= 1);
+    assert_eq!(
+        conn(&w, Role::ZeroRtt).client_status,
+        Some(EarlyDataStatus::Accepted)
+    );
+    snapshot("loss_on_first_flight", &w);
+}
+
+#[test]
+fn early_data_beyond_the_initial_window_leaves_in_two_flights() {
+    let w = run("early_data_beyond_initial_window");
+    snapshot("early_data_beyond_initial_window", &w);
+}
+
+#[test]
+fn the_same_seed_gives_the_same_trace_and_different_seeds_under_loss_differ() {
+    let mut s = catalog::load("accepted").unwrap();
+    s.network.loss = 0.2;
+    s.network.jitter_ms = 3.0;
+    let text = |seed| report::trace_text(&report::trace(&World::run(&s, seed)));
+    assert_eq!(text(7), text(7));
+    assert_ne!(text(7), text(8));
+}
+
+#[test]
+fn a_malformed_scenario_file_names_the_location_and_the_valid_choices() {
+    let e =
+        Scenario::from_toml("name = \"x\"\n[network]\nlatncy_ms = 3\n", "bad.toml").unwrap_err();
+    assert_eq!(e.location, "bad.toml:3:1");
+    assert!(e.message.contains("latncy_ms"), "{e}");
+    let e = Scenario::from_toml("[tcp]\ndelayed_ack = \"sometimes\"\n", "bad.toml").unwrap_err();
+    assert!(
+        e.to_string().contains("valid: \"off\", \"quickack\""),
+        "{e}"
+    );
+    let e = Scenario::from_toml("[network]\nloss = 2.0\n", "bad.toml").unwrap_err();
+    assert!(e.to_string().contains("network.loss"), "{e}");
+    let e = catalog::load("acepted").unwrap_err();
+    assert!(e.message.contains("valid: accepted, not_sent"), "{e}");
+}
