@@ -9,6 +9,7 @@ pub mod codec;
 pub mod conn;
 pub mod crypto;
 pub mod error;
+pub mod harness;
 pub mod identity;
 pub mod msgs;
 pub mod rand;
