@@ -71,8 +71,6 @@ pub enum PeerMisbehaved {
     TooMuchEarlyData,
     /// Rejected early data went past the skip budget derived from recv_max_early_data.
     TooMuchRejectedEarlyDataSkipped,
-    /// EndOfEarlyData carried a body (RFC 9846 section 4.6.4: `struct {}`).
-    EndOfEarlyDataWithBody,
     /// The server accepted early data the client did not offer (RFC 9846 section 4.3.10).
     EarlyDataAcceptedButNotOffered,
     /// The server accepted early data after a HelloRetryRequest.
@@ -126,7 +124,6 @@ impl PeerMisbehaved {
             | Self::EarlyDataAfterEndOfEarlyData
             | Self::KeyEpochWithPendingFragment
             | Self::IllegalChangeCipherSpec => A::UnexpectedMessage,
-            Self::EndOfEarlyDataWithBody => A::DecodeError,
             // RFC 9846 4.3: an extension response the client did not request is
             // unsupported_extension; after HRR, ClientHello2 carries no early_data offer.
             Self::EarlyDataAcceptedButNotOffered

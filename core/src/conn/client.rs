@@ -130,6 +130,11 @@ impl ClientState {
         self.alpn.as_deref()
     }
 
+    /// Between our ClientHello and the server's Finished.
+    pub(super) fn ccs_allowed(&self) -> bool {
+        !matches!(self.expect, Expect::Start | Expect::ClientFinishedPending | Expect::Traffic)
+    }
+
     /// The session's suite, if it is one we offer.
     fn psk_suite(&self) -> Option<&'static Tls13CipherSuite> {
         let s = self.session.as_ref()?;

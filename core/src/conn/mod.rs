@@ -457,7 +457,14 @@ impl Connection {
         // Middlebox compatibility (RFC 9846 5 / D.4): a plaintext change_cipher_spec with
         // the single byte 0x01 may arrive during the handshake and is dropped.
         if record.typ == Ct::ChangeCipherSpec {
-            if self.handshake_complete || record.payload != [1] {
+            // RFC 9846 5: only "after the first ClientHello message has been sent or
+            // received and before the peer's Finished message has been received".
+            let in_window = match &self.state {
+                Some(State::Client(c)) => c.ccs_allowed(),
+                Some(State::Server(s)) => s.ccs_allowed(),
+                None => false,
+            };
+            if !in_window || record.payload != [1] {
                 return Err(crate::error::PeerMisbehaved::IllegalChangeCipherSpec.into());
             }
             return Ok(());

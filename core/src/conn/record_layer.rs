@@ -162,7 +162,11 @@ impl RecordLayer {
             }
             // RFC 9846 5: once protection is on, only alerts may still arrive in the clear
             // (a peer that failed before it had our keys).
-            (ContentType::Alert, _) => Ok(Some((KeyEpoch::Plaintext, record.typ, record.payload))),
+            // Not once application keys are in use: then a plaintext alert can only be an
+            // injection, and would let anyone on the path close the connection.
+            (ContentType::Alert, d) if !matches!(d, Some((KeyEpoch::Application, _))) => {
+                Ok(Some((KeyEpoch::Plaintext, record.typ, record.payload)))
+            }
             (ContentType::Handshake, None) => {
                 Ok(Some((KeyEpoch::Plaintext, record.typ, record.payload)))
             }

@@ -112,6 +112,11 @@ impl ServerState {
         self.alpn.as_deref()
     }
 
+    /// Between the client's first ClientHello and its Finished.
+    pub(super) fn ccs_allowed(&self) -> bool {
+        !matches!(self.expect, Expect::ClientHello | Expect::Traffic)
+    }
+
     fn transcript(&mut self) -> Result<&mut Transcript, Error> {
         self.transcript
             .as_mut()
