@@ -308,7 +308,12 @@ impl Fabric {
     }
 
     /// Schedules `action` at `node` at `time` (or now, if `time` has passed).
-    pub fn at(&mut self, time: SimTime, node: NodeId, action: impl FnOnce(&mut AppCtx<'_>) + 'static) {
+    pub fn at(
+        &mut self,
+        time: SimTime,
+        node: NodeId,
+        action: impl FnOnce(&mut AppCtx<'_>) + 'static,
+    ) {
         let time = time.max(self.now);
         self.schedule(
             time,
@@ -407,7 +412,10 @@ impl Fabric {
                     if n.timer_armed == Some(time) {
                         n.timer_armed = None;
                     }
-                    if n.socket.poll_timeout().is_some_and(|deadline| deadline <= now) {
+                    if n.socket
+                        .poll_timeout()
+                        .is_some_and(|deadline| deadline <= now)
+                    {
                         n.socket.handle_timeout(now);
                         fired = true;
                     }

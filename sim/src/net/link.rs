@@ -279,8 +279,14 @@ mod tests {
             ..LinkConfig::default()
         });
         assert_eq!(link.serialisation_delay(1000), Duration::from_millis(1));
-        assert_eq!(arrival(link.transmit(SimTime::ZERO, 1000)), SimTime::from_millis(11));
-        assert_eq!(arrival(link.transmit(SimTime::ZERO, 1000)), SimTime::from_millis(12));
+        assert_eq!(
+            arrival(link.transmit(SimTime::ZERO, 1000)),
+            SimTime::from_millis(11)
+        );
+        assert_eq!(
+            arrival(link.transmit(SimTime::ZERO, 1000)),
+            SimTime::from_millis(12)
+        );
         // After the link went idle, no queueing.
         assert_eq!(
             arrival(link.transmit(SimTime::from_millis(50), 1000)),
@@ -321,7 +327,10 @@ mod tests {
             fate(&mut link, 19),
             Transmission::Dropped(DropReason::Partition)
         );
-        assert!(matches!(fate(&mut link, 20), Transmission::Delivered { .. }));
+        assert!(matches!(
+            fate(&mut link, 20),
+            Transmission::Delivered { .. }
+        ));
     }
 
     #[test]
@@ -340,7 +349,11 @@ mod tests {
             assert!(a >= SimTime::from_millis(10) && a <= SimTime::from_millis(15));
             distinct.insert(a);
         }
-        assert!(distinct.len() > 50, "jitter should vary: {}", distinct.len());
+        assert!(
+            distinct.len() > 50,
+            "jitter should vary: {}",
+            distinct.len()
+        );
     }
 
     #[test]
@@ -371,8 +384,14 @@ mod tests {
             queue_bytes_max: Some(2_500),
             ..LinkConfig::default()
         });
-        assert!(matches!(link.transmit(SimTime::ZERO, 1000), Transmission::Delivered { .. }));
-        assert!(matches!(link.transmit(SimTime::ZERO, 1000), Transmission::Delivered { .. }));
+        assert!(matches!(
+            link.transmit(SimTime::ZERO, 1000),
+            Transmission::Delivered { .. }
+        ));
+        assert!(matches!(
+            link.transmit(SimTime::ZERO, 1000),
+            Transmission::Delivered { .. }
+        ));
         assert_eq!(
             link.transmit(SimTime::ZERO, 1000),
             Transmission::Dropped(DropReason::QueueFull)

@@ -737,11 +737,17 @@ impl TcpSocket {
         out
     }
 
-    /// Half close: a FIN follows the queued data. Idempotent; on a socket that never
-    /// connected, or is still in SYN-SENT, it simply closes.
+    /// Half close: a FIN follows the queued data (RFC 9293 3.10.4). Idempotent. In
+    /// LISTEN or SYN-SENT the socket simply closes, discarding queued data; in
+    /// SYN-RECEIVED the FIN waits for the handshake to complete.
     pub fn close(&mut self) {
         match self.state {
-            TcpState::Listen | TcpState::SynSent => self.set_state(TcpState::Closed),
+            TcpState::Listen | TcpState::SynSent => {
+                // RFC 9293 3.10.4: CLOSE in SYN-SENT deletes the connection; queued
+                // data is discarded. Close after the handshake to send it.
+                self.send_buf.clear();
+                self.set_state(TcpState::Closed);
+            }
             TcpState::SynReceived => self.fin_queued = true,
             TcpState::Established => {
                 self.fin_queued = true;
@@ -833,10 +839,7 @@ impl TcpSocket {
     pub fn may_send(&self) -> bool {
         matches!(
             self.state,
-            TcpState::SynSent
-                | TcpState::SynReceived
-                | TcpState::Established
-                | TcpState::CloseWait
+            TcpState::SynSent | TcpState::SynReceived | TcpState::Established | TcpState::CloseWait
         ) && !self.fin_queued
     }
 
@@ -936,7 +939,10 @@ impl TcpSocket {
 
     /// Runs the timers due at `now`. Segments they cause leave via `poll_transmit`.
     pub fn handle_timeout(&mut self, now: SimTime) {
-        if self.persist_deadline.is_some_and(|deadline| deadline <= now) {
+        if self
+            .persist_deadline
+            .is_some_and(|deadline| deadline <= now)
+        {
             self.persist_deadline = None;
             self.probe_pending = true;
             self.backoffs = self.backoffs.saturating_add(1);
@@ -1116,9 +1122,7 @@ impl TcpSocket {
             u64::from(self.config.initial_cwnd_segments.max(1))
         };
         if self.srtt_nanos.is_none() && self.syn_transmissions > 1 {
-            self.rto_base_nanos = self
-                .rto_base_nanos
-                .max(duration_nanos(RTO_AFTER_SYN_LOSS));
+            self.rto_base_nanos = self.rto_base_nanos.max(duration_nanos(RTO_AFTER_SYN_LOSS));
         }
         self.cwnd = self.mss.saturating_mul(segments);
         self.established_at = Some(now);
@@ -1666,9 +1670,7 @@ impl TcpSocket {
             }
             return None;
         }
-        let Some(offset) = from.checked_sub(self.send_buf_seq) else {
-            return None;
-        };
+        let offset = from.checked_sub(self.send_buf_seq)?;
         let (offset, len_bytes) = (offset as usize, len as usize);
         if offset.saturating_add(len_bytes) > self.send_buf.len() {
             return None;
