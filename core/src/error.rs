@@ -112,6 +112,8 @@ pub enum PeerMisbehaved {
     IllegalParameter(&'static str),
     /// The server's certificate was refused by the configured trust.
     BadCertificate(String),
+    /// The client offered ALPN protocols but none the server supports (RFC 7301 3.2).
+    NoApplicationProtocol,
 }
 
 impl PeerMisbehaved {
@@ -142,6 +144,7 @@ impl PeerMisbehaved {
             Self::NoCommonParameters(_) => A::HandshakeFailure,
             Self::MissingExtension(_) => A::MissingExtension,
             Self::BadCertificate(_) => A::BadCertificate,
+            Self::NoApplicationProtocol => A::NoApplicationProtocol,
         }
     }
 }

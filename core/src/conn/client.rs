@@ -132,7 +132,10 @@ impl ClientState {
 
     /// Between our ClientHello and the server's Finished.
     pub(super) fn ccs_allowed(&self) -> bool {
-        !matches!(self.expect, Expect::Start | Expect::ClientFinishedPending | Expect::Traffic)
+        !matches!(
+            self.expect,
+            Expect::Start | Expect::ClientFinishedPending | Expect::Traffic
+        )
     }
 
     /// The session's suite, if it is one we offer.

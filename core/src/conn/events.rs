@@ -62,8 +62,6 @@ pub enum PskRejectReason {
     Expired,
     /// The session's cipher suite's hash differs from the negotiated one.
     IncompatibleCipherSuite,
-    /// No external PSK with this identity.
-    UnknownExternalIdentity,
     /// The client offered no psk_dhe_ke mode.
     NoSupportedPskMode,
     /// A stateless ticket while anti-replay is on: OpenSSL then behaves as with

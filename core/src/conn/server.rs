@@ -17,9 +17,7 @@ use crate::crypto::kx::X25519KeyShare;
 use crate::crypto::sign::certificate_verify_message;
 use crate::crypto::suites::{self, Tls13CipherSuite};
 use crate::error::{Error, PeerMisbehaved};
-use crate::msgs::enums::{
-    AlertDescription, HandshakeType, NamedGroup, ProtocolVersion, PskKeyExchangeMode,
-};
+use crate::msgs::enums::{HandshakeType, NamedGroup, ProtocolVersion, PskKeyExchangeMode};
 use crate::msgs::extensions::{
     CertificateExtension, HelloRetryExtension, KeyShareEntry, NewSessionTicketExtension,
     ServerExtension,
@@ -298,13 +296,7 @@ impl Connection {
                     .iter()
                     .find(|p| offered.contains(p))
                     .cloned()
-                    .ok_or(Error::PeerMisbehaved(PeerMisbehaved::NoCommonParameters(
-                        "ALPN",
-                    )))
-                    .map_err(|_| Error::Certificate {
-                        alert: AlertDescription::NoApplicationProtocol,
-                        reason: "no ALPN protocol in common".into(),
-                    })?,
+                    .ok_or(PeerMisbehaved::NoApplicationProtocol)?,
             ),
             _ => None,
         };
@@ -697,13 +689,7 @@ impl Connection {
             }
             return Err(PskRejectReason::TicketDoesNotOpen);
         }
-        Err(
-            if s.config.find_external_psk.is_some() && identity.len() < 32 {
-                PskRejectReason::UnknownExternalIdentity
-            } else {
-                PskRejectReason::NotInCache
-            },
-        )
+        Err(PskRejectReason::NotInCache)
     }
 
     /// Gathers the facts, runs the pure decision, then (only if the library accepts) the
