@@ -349,7 +349,6 @@ impl World {
         at: SimTime,
         early: bool,
     ) -> Rc<RefCell<ConnRecord>> {
-        let id = self.connections.len();
         let name = role.name();
         let log = Rc::new(RefCell::new(ConnRecord::new(
             role,
@@ -381,23 +380,22 @@ impl World {
             self.link_config(lose),
             self.link_config(None),
         );
-        let seed = self.seed;
-        let rng = |label: u64| {
+        let seed = self.fabric.seed();
+        // Each TLS endpoint draws from its own labelled stream of the master seed.
+        let rng = |side: &str| {
             use rand_core::SeedableRng;
-            Box::new(rand_chacha::ChaCha20Rng::seed_from_u64(
-                seed ^ (label.wrapping_mul(0x9e37_79b9_7f4a_7c15)),
+            Box::new(rand_chacha::ChaCha20Rng::from_seed(
+                seed.stream_key(&format!("tls/{name}/{side}")),
             ))
         };
         let tls_client = zerortt_core::Connection::client(
             client_config.clone(),
             "localhost",
             session,
-            rng(2 * id as u64 + 1),
+            rng("client"),
         );
-        let tls_server = zerortt_core::Connection::server(
-            cluster.configs[server].clone(),
-            rng(2 * id as u64 + 2),
-        );
+        let tls_server =
+            zerortt_core::Connection::server(cluster.configs[server].clone(), rng("server"));
         let chunks = if early {
             sc.client.early_data_chunks.clone()
         } else {
@@ -436,7 +434,6 @@ impl World {
         server: usize,
         at: SimTime,
     ) -> Rc<RefCell<ConnRecord>> {
-        let id = self.connections.len();
         let role = Role::Replay(index);
         let name = role.name();
         let log = Rc::new(RefCell::new(ConnRecord::new(
@@ -460,11 +457,10 @@ impl World {
             self.link_config(None),
             self.link_config(None),
         );
-        let seed = self.seed;
         let rng = {
             use rand_core::SeedableRng;
-            Box::new(rand_chacha::ChaCha20Rng::seed_from_u64(
-                seed ^ ((2 * id as u64 + 2).wrapping_mul(0x9e37_79b9_7f4a_7c15)),
+            Box::new(rand_chacha::ChaCha20Rng::from_seed(
+                self.fabric.seed().stream_key(&format!("tls/{name}/server")),
             ))
         };
         let tls_server = zerortt_core::Connection::server(cluster.configs[server].clone(), rng);
