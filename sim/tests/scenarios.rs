@@ -207,3 +207,22 @@ fn a_malformed_scenario_file_names_the_location_and_the_valid_choices() {
     let e = catalog::load("acepted").unwrap_err();
     assert!(e.message.contains("valid: accepted, not_sent"), "{e}");
 }
+
+#[test]
+fn every_snapshot_file_is_referenced_by_a_test_here() {
+    // insta fails on a changed snapshot (INSTA_UPDATE=no in CI); this catches the other
+    // half: a snapshot no test produces any more.
+    let source = include_str!("scenarios.rs");
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../snapshots");
+    let mut checked = 0;
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let file = entry.unwrap().file_name().into_string().unwrap();
+        assert!(!file.ends_with(".snap.new"), "pending snapshot {file}: review it with cargo insta review");
+        let Some(name) = file.strip_prefix("timing_").and_then(|f| f.strip_suffix(".snap")) else {
+            panic!("unexpected file in snapshots/: {file}");
+        };
+        assert!(source.contains(&format!("snapshot(\"{name}\"")), "snapshots/{file} is not referenced by any test");
+        checked += 1;
+    }
+    assert!(checked >= 6);
+}
