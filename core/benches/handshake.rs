@@ -25,7 +25,10 @@
 //! prints `zerortt X/s, rustls Y/s, ratio Z` lines (Z = zerortt time / rustls time) for the
 //! README; criterion itself reports no ratios.
 //!
-//! Run: `cargo bench -p zerortt-core --bench handshake`.
+//! Run: `cargo bench -p zerortt-core --bench handshake` (about 40 s after the build on an
+//! idle 2-core machine). Only the timing section, under callgrind, for instruction counts:
+//! `ZERORTT_BENCH_ITERATIONS=200 valgrind --tool=callgrind <bench binary> --bench none`
+//! (a criterion filter that matches nothing).
 
 use criterion::Criterion;
 use rand_chacha::ChaCha20Rng;
@@ -398,15 +401,15 @@ fn benches(c: &mut Criterion) {
     group.finish();
 }
 
-/// Runs `ours` and `theirs` `iterations` times each, alternating in rounds so that load
-/// from other processes falls on both alike. Returns handshakes per second for each.
-fn rates(iterations: u32, mut ours: impl FnMut(), mut theirs: impl FnMut()) -> (f64, f64) {
-    const ROUNDS: u32 = 8;
-    let per_round = (iterations / ROUNDS).max(1);
-    for _ in 0..per_round {
-        ours();
-        theirs();
-    }
+/// Rounds the timing section alternates between the two libraries.
+const ROUNDS: u32 = 20;
+
+/// Runs `ours` and `theirs` `per_round` times in each of [`ROUNDS`] rounds, alternating, so
+/// that load from other processes falls on both alike (after one warm-up round each).
+/// Returns handshakes per second for each.
+fn rates(per_round: u32, mut ours: impl FnMut(), mut theirs: impl FnMut()) -> (f64, f64) {
+    time(per_round, &mut ours);
+    time(per_round, &mut theirs);
     let (mut ours_time, mut theirs_time) = (Duration::ZERO, Duration::ZERO);
     for _ in 0..ROUNDS {
         ours_time += time(per_round, &mut ours);
@@ -432,9 +435,13 @@ fn ratios(iterations: u32) {
     let early_data = [0x5au8; EARLY_DATA_LEN];
     let mut ours = zerortt::Bench::new();
     let mut theirs = rustls_side::Bench::new();
-    println!("\nratios over {iterations} handshakes each (ratio = zerortt time / rustls time):");
+    let per_round = (iterations / ROUNDS).max(1);
+    println!(
+        "\nratios over {} handshakes each (ratio = zerortt time / rustls time):",
+        per_round * ROUNDS
+    );
     let (z, r) = rates(
-        iterations,
+        per_round,
         || {
             black_box(ours.full_handshake());
         },
@@ -445,7 +452,7 @@ fn ratios(iterations: u32) {
         r / z
     );
     let (z, r) = rates(
-        iterations,
+        per_round,
         || assert_eq!(ours.resumed_0rtt_handshake(&early_data), EARLY_DATA_LEN),
         || assert_eq!(theirs.resumed_0rtt_handshake(&early_data), EARLY_DATA_LEN),
     );
@@ -464,11 +471,15 @@ fn main() {
         return;
     }
     // `cargo bench` passes --bench; `cargo test --benches` does not and only wants a smoke
-    // run, as criterion's own test mode does.
-    let iterations = if args.iter().any(|a| a == "--bench") {
-        2000
-    } else {
-        8
-    };
+    // run, as criterion's own test mode does. ZERORTT_BENCH_ITERATIONS overrides both, e.g.
+    // for a callgrind run with a criterion filter that matches nothing.
+    let iterations = std::env::var("ZERORTT_BENCH_ITERATIONS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(if args.iter().any(|a| a == "--bench") {
+            2000
+        } else {
+            ROUNDS
+        });
     ratios(iterations);
 }
