@@ -24,6 +24,7 @@ pub const INVARIANTS: &[Invariant] = &[
     Invariant { name: "early_data_status_agrees", doc: "client and server report the same early_data_status once both finished the handshake" },
     Invariant { name: "api_contract", doc: "no API call the script makes in a valid order is refused, and nothing panics" },
     Invariant { name: "liveness", doc: "the 0-RTT connection (or its retry without early data) completes or fails cleanly within the time bound" },
+    Invariant { name: "scenario_expectations", doc: "the 0-RTT connection ends with the early data status and outcome the scenario declares in [expect]" },
     Invariant { name: "determinism", doc: "the same scenario and seed give the same trace hash (explore --check-determinism)" },
 ];
 
@@ -213,6 +214,44 @@ pub fn check(world: &World) -> Vec<Finding> {
             ),
         ),
         (None, _) => {}
+    }
+    // scenario_expectations
+    if let Some(z) = zero {
+        let e = &world.scenario.expect;
+        if let Some(want) = &e.status {
+            let got = match z.server_status {
+                Some(EarlyDataStatus::Accepted) => "accepted",
+                Some(EarlyDataStatus::Rejected) => "rejected",
+                Some(EarlyDataStatus::NotSent) => "not_sent",
+                None => "unknown",
+            };
+            if got != want && !(got == "unknown" && z.server_error.is_some()) {
+                push(
+                    "scenario_expectations",
+                    Severity::Violation,
+                    format!("0rtt early data status {got}, expected {want}"),
+                );
+            }
+        }
+        if let Some(want) = &e.outcome {
+            let got = if z.response_received.is_some() {
+                "completed"
+            } else if z.client_error.is_some() {
+                "aborted"
+            } else {
+                "unfinished"
+            };
+            if got != want {
+                push(
+                    "scenario_expectations",
+                    Severity::Violation,
+                    format!(
+                        "0rtt {got}, expected {want} (client error: {:?}, server error: {:?})",
+                        z.client_error, z.server_error
+                    ),
+                );
+            }
+        }
     }
     if world.fabric.overflow().is_some() {
         push(

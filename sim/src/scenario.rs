@@ -25,6 +25,19 @@ pub struct Scenario {
     pub attack: Attack,
     /// Ranges an `explore` run draws knobs from (swarm testing).
     pub explore: Explore,
+    /// What the 0-RTT connection must end with, checked as the `scenario_expectations`
+    /// invariant on every seed.
+    pub expect: Expect,
+}
+
+/// Declared outcome of the 0-RTT connection.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Expect {
+    /// Early data status at the server: `accepted`, `rejected` or `not_sent`.
+    pub status: Option<String>,
+    /// `completed` (the response arrived) or `aborted` (a fatal error).
+    pub outcome: Option<String>,
 }
 
 /// Link parameters, the same in both directions.
@@ -336,6 +349,22 @@ impl Scenario {
         }
         if self.client.request_bytes > 1 << 20 {
             return err("client.request_bytes", "at most 1 MiB".into());
+        }
+        if let Some(v) = &self.expect.status {
+            if !["accepted", "rejected", "not_sent"].contains(&v.as_str()) {
+                return err(
+                    "expect.status",
+                    format!("{v:?} is not valid; valid: \"accepted\", \"rejected\", \"not_sent\""),
+                );
+            }
+        }
+        if let Some(v) = &self.expect.outcome {
+            if !["completed", "aborted"].contains(&v.as_str()) {
+                return err(
+                    "expect.outcome",
+                    format!("{v:?} is not valid; valid: \"completed\", \"aborted\""),
+                );
+            }
         }
         if self.attack.replays.len() > 16 {
             return err("attack.replays", "at most 16 replays".into());
