@@ -12,6 +12,7 @@ pub mod error;
 pub mod harness;
 pub mod identity;
 pub mod msgs;
+pub mod planted;
 pub mod rand;
 pub mod tickets;
 pub mod time;

@@ -657,7 +657,13 @@ impl Connection {
             });
         } else if c.early_data_offered && !self.early.rejected_seen {
             self.early.rejected_seen = true;
-            self.early.status = Some(EarlyDataStatus::Rejected);
+            self.early.status = Some(
+                if crate::planted::active(crate::planted::Bug::ClientAcceptedAfterReject) {
+                    EarlyDataStatus::Accepted
+                } else {
+                    EarlyDataStatus::Rejected
+                },
+            );
             let reason = if c.psk_accepted {
                 EarlyDataRejectReason::CallbackDeclined
             } else {

@@ -84,7 +84,9 @@ pub fn decide_early_data(f: &EarlyDataFacts<'_>) -> LibraryDecision {
     if f.session_suite != f.negotiated_suite {
         return reject(R::CipherSuiteMismatch);
     }
-    if f.session_alpn != f.negotiated_alpn {
+    if f.session_alpn != f.negotiated_alpn
+        && !crate::planted::active(crate::planted::Bug::AlpnNotCompared)
+    {
         return reject(R::AlpnMismatch);
     }
     // RFC 9846 4.3.10: after HelloRetryRequest the client "MUST NOT include the

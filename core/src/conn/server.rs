@@ -26,6 +26,7 @@ use crate::msgs::handshake::{
     truncate_for_binders, CertificateEntry, CertificatePayload, CertificateVerify, ClientHello,
     HandshakeMessage, HandshakePayload, HelloRetryRequest, NewSessionTicket, ServerHello,
 };
+use crate::planted::{self, Bug};
 use crate::tickets::freshness::check_freshness;
 use crate::tickets::session::ServerSessionValue;
 use crate::tickets::strike::StrikeVerdict;
@@ -154,7 +155,8 @@ impl Connection {
             return Err(PeerMisbehaved::EarlyDataAfterEndOfEarlyData.into());
         }
         self.early.bytes = self.early.bytes.saturating_add(content.len());
-        if self.early.bytes > self.early.limit {
+        let slack = usize::from(planted::active(Bug::RecvMaxOffByOne));
+        if self.early.bytes > self.early.limit + slack {
             return Err(PeerMisbehaved::TooMuchEarlyData.into());
         }
         self.events.push(Event::EarlyDataReceived {
@@ -546,8 +548,10 @@ impl Connection {
             self.events.push(Event::EarlyDataRejected {
                 reason: EarlyDataRejectReason::HelloRetryRequest,
             });
-            self.rl
-                .start_skipping_until_client_hello(self.recv_max_early_data);
+            if !planted::active(Bug::HrrEarlyRecordsNotSkipped) {
+                self.rl
+                    .start_skipping_until_client_hello(self.recv_max_early_data);
+            }
         }
         s.expect = Expect::SecondClientHello;
         Ok(())
@@ -617,9 +621,10 @@ impl Connection {
                 BinderKind::Resumption
             };
             let early = KeyScheduleEarly::new(suite.hash, Some(&value.psk));
-            early
-                .verify_psk_binder(kind, &binder_hash, binder)
-                .map_err(|_| PeerMisbehaved::IncorrectBinder)?;
+            let verified = early.verify_psk_binder(kind, &binder_hash, binder);
+            if verified.is_err() && !planted::active(Bug::BinderNotVerified) {
+                return Err(PeerMisbehaved::IncorrectBinder.into());
+            }
             self.events.push(Event::PskAccepted {
                 identity: index,
                 external,
@@ -665,6 +670,9 @@ impl Connection {
                     let mut store = store.lock().map_err(|_| PskRejectReason::NotInCache)?;
                     cache.get_with(identity, now, &mut *store)
                 }
+                (None, true) if planted::active(Bug::TicketNotRemoved) => {
+                    cache.get(identity, now).cloned()
+                }
                 (None, true) => cache.take(identity, now),
                 (None, false) => cache.get(identity, now).cloned(),
             }
@@ -702,6 +710,7 @@ impl Connection {
         now: Timestamp,
     ) -> Result<u32, EarlyDataRejectReason> {
         let ticket_age_fresh = match chosen {
+            Some(_) if planted::active(Bug::TicketAgeCheckDisabled) => true,
             Some(c) if !c.external => check_freshness(
                 c.obfuscated_ticket_age,
                 c.value.age_add,

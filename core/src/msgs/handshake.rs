@@ -542,7 +542,12 @@ impl HandshakePayload {
             HandshakeType::Finished => Self::Finished(r.rest().to_vec()),
             HandshakeType::NewSessionTicket => Self::NewSessionTicket(NewSessionTicket::read(r)?),
             // `struct {} EndOfEarlyData;`: any body is left over and refused below.
-            HandshakeType::EndOfEarlyData => Self::EndOfEarlyData,
+            HandshakeType::EndOfEarlyData => {
+                if crate::planted::active(crate::planted::Bug::EndOfEarlyDataBodyAccepted) {
+                    r.rest();
+                }
+                Self::EndOfEarlyData
+            }
             HandshakeType::KeyUpdate => match KeyUpdateRequest::read(r)? {
                 // "If an implementation receives any other value, it MUST terminate the
                 // connection with an "illegal_parameter" alert" (4.6.3).
