@@ -217,11 +217,20 @@ fn every_snapshot_file_is_referenced_by_a_test_here() {
     let mut checked = 0;
     for entry in std::fs::read_dir(&dir).unwrap() {
         let file = entry.unwrap().file_name().into_string().unwrap();
-        assert!(!file.ends_with(".snap.new"), "pending snapshot {file}: review it with cargo insta review");
-        let Some(name) = file.strip_prefix("timing_").and_then(|f| f.strip_suffix(".snap")) else {
+        assert!(
+            !file.ends_with(".snap.new"),
+            "pending snapshot {file}: review it with cargo insta review"
+        );
+        let Some(name) = file
+            .strip_prefix("timing_")
+            .and_then(|f| f.strip_suffix(".snap"))
+        else {
             panic!("unexpected file in snapshots/: {file}");
         };
-        assert!(source.contains(&format!("snapshot(\"{name}\"")), "snapshots/{file} is not referenced by any test");
+        assert!(
+            source.contains(&format!("snapshot(\"{name}\"")),
+            "snapshots/{file} is not referenced by any test"
+        );
         checked += 1;
     }
     assert!(checked >= 6);
