@@ -60,6 +60,15 @@ fn main() {
     seeds.insert(Target::ServerRecords, records.clone());
     seeds.insert(Target::ClientRecords, records);
 
+    // Inputs that show bugs not fixed yet: corpus/<target>/regressions/known-bug-<name>,
+    // skipped by the corpus replay and replayed by its ignored tests.
+    for (target, name, scenario) in known_bugs() {
+        let dir = root.join(target.name()).join("regressions");
+        std::fs::create_dir_all(&dir).expect("create the regressions directory");
+        std::fs::write(dir.join(format!("known-bug-{name}")), scenario.to_bytes())
+            .expect("write a regression input");
+    }
+
     for (target, inputs) in &seeds {
         let dir = root.join(target.name());
         std::fs::create_dir_all(&dir).expect("create the corpus directory");
@@ -110,6 +119,45 @@ fn remove_seeds(dir: &Path) {
     for f in files {
         let _ = std::fs::remove_file(f);
     }
+}
+
+/// Scenarios that fail an oracle because of a known, unfixed library bug.
+fn known_bugs() -> Vec<(Target, &'static str, RecordScenario)> {
+    // RFC 9846 6.1: "Any data received after a closure alert has been received MUST be
+    // ignored." The handshake completes, the peer sends close_notify, then one more
+    // application data record, which the application must not read.
+    let after_close = |closer: Step, reader: Step| RecordScenario {
+        steps: vec![
+            Step::Forward(8),
+            Step::Forward(8),
+            closer,
+            Step::Forward(8),
+            Step::AppData {
+                epoch: EpochChoice::Application,
+                len: 10,
+            },
+            reader,
+        ],
+        ..RecordScenario::default()
+    };
+    vec![
+        (
+            Target::ServerRecords,
+            "data-after-close-notify",
+            after_close(
+                Step::ClientCall(AppCall::CloseNotify),
+                Step::ServerCall(AppCall::Read),
+            ),
+        ),
+        (
+            Target::ClientRecords,
+            "data-after-close-notify",
+            after_close(
+                Step::ServerCall(AppCall::CloseNotify),
+                Step::ClientCall(AppCall::Read),
+            ),
+        ),
+    ]
 }
 
 /// The scenarios every record target starts from.
@@ -228,6 +276,20 @@ fn scenarios() -> Vec<RecordScenario> {
             Step::ClientCall(AppCall::CloseNotify),
             Step::Forward(8),
         ]),
+        RecordScenario {
+            steps: vec![
+                Step::Forward(8),
+                Step::Forward(8),
+                Step::KeyUpdate { request: true },
+                Step::AppData {
+                    epoch: EpochChoice::Application,
+                    len: 30,
+                },
+                Step::ServerCall(AppCall::Write(20)),
+                Step::ClientCall(AppCall::Write(20)),
+            ],
+            ..RecordScenario::default()
+        },
         with(vec![
             Step::ServerCall(AppCall::DoHandshake),
             Step::ServerCall(AppCall::Write(5)),

@@ -11,8 +11,9 @@ use crate::codec::{Codec, Reader};
 use crate::msgs::alert::Alert;
 use crate::msgs::deframer::{HandshakeJoiner, RecordDeframer, DEFRAMER_CAPACITY, JOINER_CAPACITY};
 use crate::msgs::enums::{
-    AlertDescription, CipherSuite, ContentType, ExtensionType, HandshakeType, KeyUpdateRequest,
-    NamedGroup, ProtocolVersion, SignatureScheme,
+    AlertDescription, AlertLevel, CipherSuite, ContentType, ExtensionType, HandshakeType,
+    KeyUpdateRequest, NamedGroup, ProtocolVersion, PskKeyExchangeMode, ServerNameType,
+    SignatureScheme,
 };
 use crate::msgs::extensions::{
     CertificateExtension, CertificateRequestExtension, ClientExtension, HelloRetryExtension,
@@ -42,6 +43,9 @@ pub fn codec(data: &[u8]) {
     round_trip::<NamedGroup>(data);
     round_trip::<SignatureScheme>(data);
     round_trip::<AlertDescription>(data);
+    round_trip::<AlertLevel>(data);
+    round_trip::<PskKeyExchangeMode>(data);
+    round_trip::<ServerNameType>(data);
     round_trip::<KeyUpdateRequest>(data);
     round_trip::<KeyShareEntry>(data);
     round_trip::<ServerNameEntry>(data);

@@ -30,6 +30,9 @@
 //!   recv_max_early_data) bytes ("The amount of data that is accepted will always be the
 //!   lower of the max_early_data for the session and the recv_max_early_data setting for
 //!   the server"); the client writes at most the session's max_early_data.
+//! - `no_data_after_close_notify`: an application never reads data that arrived after
+//!   close_notify (RFC 9846 6.1: "Any data received after a closure alert has been received
+//!   MUST be ignored").
 //! - `early_data_status_agrees`: when both sides completed the handshake, both report the
 //!   same `early_data_status`.
 
@@ -42,7 +45,7 @@ use crate::crypto::record_protection::{RecordDecrypter, RecordEncrypter};
 use crate::crypto::suites::{self, HashAlgorithm, Tls13CipherSuite, ALL_CIPHER_SUITES};
 use crate::error::Error;
 use crate::identity::{test_identity, CertifiedKey};
-use crate::msgs::enums::{ContentType, HandshakeType};
+use crate::msgs::enums::{AlertDescription, ContentType, HandshakeType};
 use crate::msgs::record::{MAX_FRAGMENT_LEN, RECORD_HEADER_LEN};
 use crate::tickets::session::{ClientSession, ServerSessionValue};
 use crate::time::Timestamp;
@@ -79,6 +82,9 @@ pub const MAX_STEPS: usize = 64;
 
 /// Rounds of the final phase that completes the handshake after the steps.
 const DRAIN_ROUNDS: usize = 12;
+
+/// A protected record's content type byte plus its 16-byte AEAD tag (every suite here).
+const MIN_PROTECTED_OVERHEAD: usize = 1 + 16;
 
 /// Most iterations of one read loop (each reads up to 16 KiB).
 const READ_LOOP_MAX: usize = 16;
@@ -692,6 +698,11 @@ struct Run {
     app_read: [Vec<u8>; 2],
     early_received_total: usize,
     early_written_total: usize,
+    /// Application data bytes each side has decrypted (from its RecordReceived events;
+    /// every protected record here has no padding), and that count when it received
+    /// close_notify.
+    app_received: [usize; 2],
+    close_cutoff: [Option<usize>; 2],
     client_early_phase: bool,
     server_early_finished: bool,
     pattern_at: u64,
@@ -815,6 +826,8 @@ impl Run {
             app_read: [Vec::new(), Vec::new()],
             early_received_total: 0,
             early_written_total: 0,
+            app_received: [0, 0],
+            close_cutoff: [None, None],
             client_early_phase: false,
             server_early_finished: false,
             pattern_at: 0,
@@ -1251,6 +1264,24 @@ impl Run {
                          = {max}"
                     );
                 }
+                (
+                    Event::RecordReceived {
+                        epoch: KeyEpoch::Application,
+                        typ: ContentType::ApplicationData,
+                        len,
+                    },
+                    _,
+                ) => {
+                    let i = side_index(side);
+                    let content = len.saturating_sub(RECORD_HEADER_LEN + MIN_PROTECTED_OVERHEAD);
+                    self.app_received[i] = self.app_received[i].saturating_add(content);
+                }
+                (Event::AlertReceived(AlertDescription::CloseNotify), _) => {
+                    let i = side_index(side);
+                    if self.close_cutoff[i].is_none() {
+                        self.close_cutoff[i] = Some(self.app_received[i]);
+                    }
+                }
                 (Event::EarlyDataWritten { total, .. }, Side::Client) => {
                     let max = self.session_max();
                     assert!(
@@ -1436,6 +1467,18 @@ impl Run {
                 self.app_sent[i].len()
             );
         }
+        for side in [Side::Client, Side::Server] {
+            let i = side_index(side);
+            if let Some(cutoff) = self.close_cutoff[i] {
+                assert!(
+                    self.app_read[i].len() <= cutoff,
+                    "oracle no_data_after_close_notify: the {side:?} application read {} bytes, \
+                     but only {cutoff} arrived before close_notify (RFC 9846 6.1: \"Any data \
+                     received after a closure alert has been received MUST be ignored\")",
+                    self.app_read[i].len()
+                );
+            }
+        }
         assert!(
             self.early_read.len() <= self.server_limit(),
             "oracle early_data_within_limit: the server application read {} bytes of early \
@@ -1516,6 +1559,167 @@ mod tests {
             ..RecordScenario::default()
         };
         assert_eq!(RecordScenario::from_bytes(&none.to_bytes()), none);
+    }
+
+    fn zero_rtt(steps: Vec<Step>) -> RecordScenario {
+        RecordScenario {
+            client_early_data: 100,
+            steps,
+            ..RecordScenario::default()
+        }
+    }
+
+    #[test]
+    fn a_finished_with_a_wrong_mac_is_refused_by_the_server_with_incorrect_finished() {
+        let s = zero_rtt(vec![
+            Step::Forward(2),
+            Step::ClientCall(AppCall::DoHandshake),
+            Step::Forward(1),
+            Step::Finished { wrong_mac: true },
+        ]);
+        let report = server_records(&s.to_bytes());
+        assert_eq!(
+            report.server_error,
+            Some(Error::PeerMisbehaved(
+                crate::error::PeerMisbehaved::IncorrectFinished
+            )),
+            "{report}"
+        );
+        assert_eq!(report.early_data_read, 100);
+    }
+
+    #[test]
+    fn an_end_of_early_data_with_a_body_is_a_decode_error_after_the_early_data() {
+        let s = zero_rtt(vec![Step::Forward(2), Step::EndOfEarlyData { body_len: 1 }]);
+        let report = server_records(&s.to_bytes());
+        assert_eq!(
+            report.server_error,
+            Some(Error::InvalidMessage(
+                crate::error::InvalidMessage::TrailingData("EndOfEarlyData")
+            )),
+            "{report}"
+        );
+    }
+
+    #[test]
+    fn made_up_early_data_under_the_real_keys_is_read_by_the_server() {
+        let s = zero_rtt(vec![
+            Step::Forward(2),
+            Step::AppData {
+                epoch: EpochChoice::Early,
+                len: 300,
+            },
+        ]);
+        let report = server_records(&s.to_bytes());
+        assert!(report.server_finished && report.client_finished, "{report}");
+        assert_eq!(report.early_data_read, 400, "{report}");
+    }
+
+    #[test]
+    fn a_replayed_early_data_record_is_refused_and_never_read_twice() {
+        let s = zero_rtt(vec![Step::Forward(2), Step::Replay(1)]);
+        let report = server_records(&s.to_bytes());
+        assert_eq!(report.server_error, Some(Error::DecryptError), "{report}");
+        assert_eq!(report.early_data_read, 100);
+    }
+
+    #[test]
+    fn a_key_update_the_harness_sends_is_followed_by_both_sides() {
+        let s = RecordScenario {
+            // The second Forward takes the client's Finished to a server target.
+            steps: vec![
+                Step::Forward(8),
+                Step::Forward(8),
+                Step::KeyUpdate { request: true },
+                Step::AppData {
+                    epoch: EpochChoice::Application,
+                    len: 30,
+                },
+                Step::ServerCall(AppCall::Write(20)),
+            ],
+            ..RecordScenario::default()
+        };
+        for report in [server_records(&s.to_bytes()), client_records(&s.to_bytes())] {
+            assert!(
+                report.server_error.is_none() && report.client_error.is_none(),
+                "{report}"
+            );
+        }
+    }
+
+    #[test]
+    #[ignore = "bug: Connection hands application data received after close_notify to read() \
+                (RFC 9846 6.1: it MUST be ignored); regression input \
+                corpus/server_records/regressions/known-bug-data-after-close-notify"]
+    fn application_data_after_close_notify_is_not_read() {
+        let s = RecordScenario {
+            steps: vec![
+                Step::Forward(8),
+                Step::Forward(8),
+                Step::ClientCall(AppCall::CloseNotify),
+                Step::Forward(1),
+                Step::AppData {
+                    epoch: EpochChoice::Application,
+                    len: 10,
+                },
+                Step::ServerCall(AppCall::Read),
+            ],
+            ..RecordScenario::default()
+        };
+        let report = server_records(&s.to_bytes());
+        assert!(
+            report
+                .events(Side::Server)
+                .any(|e| *e == Event::AlertReceived(AlertDescription::CloseNotify)),
+            "{report}"
+        );
+    }
+
+    fn run_for_oracles() -> Run {
+        Run::new(Side::Server, RecordScenario::default())
+    }
+
+    #[test]
+    #[should_panic(expected = "oracle errors_are_sticky")]
+    fn a_call_that_succeeds_after_a_fatal_error_violates_errors_are_sticky() {
+        let mut run = run_for_oracles();
+        run.check_errors(
+            Side::Server,
+            AppCall::Read,
+            Some(Error::DecryptError),
+            &Ok(()),
+        );
+    }
+
+    #[test]
+    #[should_panic(expected = "oracle no_internal_error")]
+    fn an_internal_error_violates_no_internal_error() {
+        let mut run = run_for_oracles();
+        let r = Err(ConnError::Fatal(Error::Internal("x")));
+        run.check_errors(Side::Client, AppCall::Read, None, &r);
+    }
+
+    #[test]
+    #[should_panic(expected = "oracle early_data_is_a_prefix")]
+    fn early_data_read_that_was_not_sent_violates_the_prefix_oracle() {
+        let mut run = run_for_oracles();
+        run.early_sent = vec![1, 2, 3];
+        run.early_read = vec![1, 3];
+        run.final_oracles();
+    }
+
+    #[test]
+    #[should_panic(expected = "oracle early_data_within_limit")]
+    fn early_data_received_past_the_limit_violates_the_limit_oracle() {
+        let mut run = run_for_oracles();
+        let bytes = run.server_limit() + 1;
+        run.record_events(
+            Side::Server,
+            vec![Event::EarlyDataReceived {
+                bytes,
+                total: bytes,
+            }],
+        );
     }
 
     #[test]
