@@ -20,6 +20,10 @@ pub const CATALOG: &[(&str, &str)] = &[
         include_str!("../scenarios/too_much_early_data.toml"),
     ),
     (
+        "one_byte_over_recv_max",
+        include_str!("../scenarios/one_byte_over_recv_max.toml"),
+    ),
+    (
         "replay_same_server",
         include_str!("../scenarios/replay_same_server.toml"),
     ),
