@@ -22,8 +22,8 @@ pub mod records;
 
 pub use self::codec::codec;
 pub use self::records::{
-    client_records, server_records, AppCall, EpochChoice, HarnessReport, RecordScenario, Step,
-    TraceEntry,
+    client_records, server_records, trace_records, AppCall, EpochChoice, HarnessReport,
+    RecordScenario, Step, TraceEntry,
 };
 
 use crate::rand::Random;

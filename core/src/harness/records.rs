@@ -494,6 +494,8 @@ pub struct HarnessReport {
     pub early_data_sent: usize,
     /// Early data bytes the server application read.
     pub early_data_read: usize,
+    /// The first oracle violated (`oracle <name>: ...`), if any.
+    pub violation: Option<String>,
 }
 
 impl HarnessReport {
@@ -525,20 +527,40 @@ impl fmt::Display for HarnessReport {
             self.server_error,
             self.early_data_sent,
             self.early_data_read
-        )
+        )?;
+        match &self.violation {
+            Some(v) => writeln!(f, "VIOLATION: {v}"),
+            None => writeln!(f, "all oracles hold"),
+        }
     }
 }
 
 /// Feeds the scenario decoded from `data` to a real server (the peer is a real client).
-/// Panics on a bug (see the module documentation).
+/// Panics on a bug, with the violated oracle and the run's whole trace (see the module
+/// documentation).
 pub fn server_records(data: &[u8]) -> HarnessReport {
-    Run::new(Side::Server, RecordScenario::from_bytes(data)).execute()
+    or_panic(trace_records(Side::Server, data))
 }
 
 /// Feeds the scenario decoded from `data` to a real client (the peer is a real server).
-/// Panics on a bug (see the module documentation).
+/// Panics on a bug, with the violated oracle and the run's whole trace.
 pub fn client_records(data: &[u8]) -> HarnessReport {
-    Run::new(Side::Client, RecordScenario::from_bytes(data)).execute()
+    or_panic(trace_records(Side::Client, data))
+}
+
+/// Runs the scenario decoded from `data` against `target` and returns its report, with
+/// [`HarnessReport::violation`] set instead of panicking when an oracle fails (for
+/// `zerortt replay`, which prints the trace either way). A panic inside the library still
+/// unwinds out of this function.
+pub fn trace_records(target: Side, data: &[u8]) -> HarnessReport {
+    Run::new(target, RecordScenario::from_bytes(data)).execute()
+}
+
+fn or_panic(report: HarnessReport) -> HarnessReport {
+    if let Some(v) = &report.violation {
+        panic!("{v}\n--- trace (the same input replays this exactly) ---\n{report}");
+    }
+    report
 }
 
 // ----- fixture: identities and sessions, computed once ----------------------------------
@@ -706,6 +728,9 @@ struct Run {
     client_early_phase: bool,
     server_early_finished: bool,
     pattern_at: u64,
+    read_buf: Vec<u8>,
+    /// The first oracle violation; the run stops at the end of the step that found it.
+    violation: Option<String>,
     /// Bytes taken by either side's read_tls so far (progress of the final phase).
     moved: usize,
     trace: Vec<TraceEntry>,
@@ -832,6 +857,8 @@ impl Run {
             server_early_finished: false,
             pattern_at: 0,
             moved: 0,
+            read_buf: Vec::new(),
+            violation: None,
             trace: Vec::new(),
         }
     }
@@ -889,8 +916,14 @@ impl Run {
             });
             self.step(step);
             self.pump();
+            if self.violation.is_some() {
+                break;
+            }
         }
         self.scenario.steps = steps;
+        if self.violation.is_some() {
+            return self.report();
+        }
 
         self.trace.push(TraceEntry::Drain);
         for _ in 0..DRAIN_ROUNDS {
@@ -903,11 +936,13 @@ impl Run {
             self.finish_call(peer);
             self.finish_call(self.target);
             self.pump();
-            if self.pending.is_empty() && self.moved == before {
+            if self.violation.is_some() || (self.pending.is_empty() && self.moved == before) {
                 break;
             }
         }
-        self.final_oracles();
+        if self.violation.is_none() {
+            self.final_oracles();
+        }
         self.report()
     }
 
@@ -1090,10 +1125,11 @@ impl Run {
         };
         let sticky = self.sticky[side_index(side)].is_some();
         let n = self.conn(side).read_tls(&buf);
-        assert!(
-            !(sticky && n > 0),
+        if sticky && n > 0 {
+            self.violate(format!(
             "oracle errors_are_sticky: {side:?} took {n} bytes with read_tls after a fatal error"
-        );
+            ));
+        }
         self.moved += n;
         buf.drain(..n.min(buf.len()));
         match side == self.target {
@@ -1248,21 +1284,23 @@ impl Run {
                 (Event::EarlyDataReceived { bytes, .. }, Side::Server) => {
                     self.early_received_total = self.early_received_total.saturating_add(*bytes);
                     let limit = self.server_limit();
-                    assert!(
-                        self.early_received_total <= limit,
+                    if self.early_received_total > limit {
+                        self.violate(format!(
                         "oracle early_data_within_limit: the server accepted {} bytes of early \
                          data, over min(session max_early_data, recv_max_early_data) = {limit}",
                         self.early_received_total
-                    );
+                        ));
+                    }
                 }
                 (Event::EarlyDataAccepted { limit }, Side::Server) => {
                     let max = self.server_limit();
-                    assert!(
-                        *limit as usize <= max,
-                        "oracle early_data_within_limit: the server accepted early data with \
+                    if *limit as usize > max {
+                        self.violate(format!(
+                            "oracle early_data_within_limit: the server accepted early data with \
                          limit {limit}, over min(session max_early_data, recv_max_early_data) \
                          = {max}"
-                    );
+                        ));
+                    }
                 }
                 (
                     Event::RecordReceived {
@@ -1284,11 +1322,12 @@ impl Run {
                 }
                 (Event::EarlyDataWritten { total, .. }, Side::Client) => {
                     let max = self.session_max();
-                    assert!(
-                        *total <= max,
-                        "oracle early_data_within_limit: the client wrote {total} bytes of \
+                    if *total > max {
+                        self.violate(format!(
+                            "oracle early_data_within_limit: the client wrote {total} bytes of \
                          early data, over the session's max_early_data {max}"
-                    );
+                        ));
+                    }
                 }
                 _ => {}
             }
@@ -1309,7 +1348,9 @@ impl Run {
     fn call_logged(&mut self, side: Side, call: AppCall, log: bool) -> bool {
         let now = self.now;
         let before = self.sticky[side_index(side)].clone();
-        let mut buf = vec![0u8; MAX_FRAGMENT_LEN];
+        // One read buffer per run, not per call.
+        let mut buf = std::mem::take(&mut self.read_buf);
+        buf.resize(MAX_FRAGMENT_LEN, 0);
         let (result, ok): (String, Result<(), ConnError>) = match call {
             AppCall::WriteEarlyData(n) => {
                 let data = self.pattern(usize::from(n));
@@ -1411,6 +1452,7 @@ impl Run {
                 ("()".into(), Ok(()))
             }
         };
+        self.read_buf = buf;
         if log || ok.is_err() {
             self.trace.push(TraceEntry::Call { side, call, result });
         }
@@ -1426,77 +1468,97 @@ impl Run {
         result: &Result<(), ConnError>,
     ) {
         if let Err(ConnError::Fatal(Error::Internal(what))) = result {
-            panic!("oracle no_internal_error: {side:?}.{call:?} failed with Internal({what:?})");
+            self.violate(format!(
+                "oracle no_internal_error: {side:?}.{call:?} failed with Internal({what:?})"
+            ));
         }
-        if let Some(e) = &before {
-            if call != AppCall::CloseNotify {
-                assert!(
-                    *result == Err(ConnError::Fatal(e.clone())),
+        // send_close_notify returns nothing to compare.
+        if let Some(e) = before.as_ref().filter(|_| call != AppCall::CloseNotify) {
+            if *result != Err(ConnError::Fatal(e.clone())) {
+                self.violate(format!(
                     "oracle errors_are_sticky: after {e:?}, {side:?}.{call:?} returned {result:?}"
-                );
+                ));
             }
         }
         if let Err(ConnError::Fatal(e)) = result {
             let stored = self.conn(side).error().cloned();
-            assert!(
-                stored.as_ref() == Some(e),
-                "oracle errors_are_sticky: {side:?}.{call:?} failed with {e:?} but the \
-                 connection keeps {stored:?} as its error"
-            );
+            if stored.as_ref() != Some(e) {
+                self.violate(format!(
+                    "oracle errors_are_sticky: {side:?}.{call:?} failed with {e:?} but the \
+                     connection keeps {stored:?} as its error"
+                ));
+            }
             self.sticky[side_index(side)] = Some(e.clone());
+        }
+    }
+
+    /// Records an oracle violation (the first one wins).
+    fn violate(&mut self, msg: String) {
+        if self.violation.is_none() {
+            self.violation = Some(msg);
         }
     }
 
     // ----- the end ----------------------------------------------------------------------
 
     fn final_oracles(&mut self) {
-        assert!(
-            self.early_sent.starts_with(&self.early_read),
-            "oracle early_data_is_a_prefix: the server read {} bytes of early data that are \
+        if !self.early_sent.starts_with(&self.early_read) {
+            self.violate(format!(
+                "oracle early_data_is_a_prefix: the server read {} bytes of early data that are \
              not a prefix of the {} bytes sent",
-            self.early_read.len(),
-            self.early_sent.len()
-        );
+                self.early_read.len(),
+                self.early_sent.len()
+            ));
+        }
         for side in [Side::Client, Side::Server] {
             let i = side_index(side);
-            assert!(
-                self.app_sent[i].starts_with(&self.app_read[i]),
-                "oracle application_data_is_a_prefix: the {side:?} read {} bytes that are not \
+            if !self.app_sent[i].starts_with(&self.app_read[i]) {
+                self.violate(format!(
+                    "oracle application_data_is_a_prefix: the {side:?} read {} bytes that are not \
                  a prefix of the {} bytes sent to it",
-                self.app_read[i].len(),
-                self.app_sent[i].len()
-            );
+                    self.app_read[i].len(),
+                    self.app_sent[i].len()
+                ));
+            }
         }
         for side in [Side::Client, Side::Server] {
             let i = side_index(side);
             if let Some(cutoff) = self.close_cutoff[i] {
-                assert!(
-                    self.app_read[i].len() <= cutoff,
+                if self.app_read[i].len() > cutoff {
+                    self.violate(format!(
                     "oracle no_data_after_close_notify: the {side:?} application read {} bytes, \
                      but only {cutoff} arrived before close_notify (RFC 9846 6.1: \"Any data \
                      received after a closure alert has been received MUST be ignored\")",
                     self.app_read[i].len()
-                );
+                    ));
+                }
             }
         }
-        assert!(
-            self.early_read.len() <= self.server_limit(),
-            "oracle early_data_within_limit: the server application read {} bytes of early \
+        if self.early_read.len() > self.server_limit() {
+            self.violate(format!(
+                "oracle early_data_within_limit: the server application read {} bytes of early \
              data, over min(session max_early_data, recv_max_early_data) = {}",
-            self.early_read.len(),
-            self.server_limit()
-        );
+                self.early_read.len(),
+                self.server_limit()
+            ));
+        }
         if self.client.is_init_finished() && self.server.is_init_finished() {
-            assert_eq!(
+            let (c, s) = (
                 self.client.early_data_status(),
                 self.server.early_data_status(),
-                "oracle early_data_status_agrees: both sides completed the handshake but \
-                 disagree on the early data status"
             );
+            if c != s {
+                self.violate(format!(
+                    "oracle early_data_status_agrees: both sides completed the handshake but \
+                     the client says {c:?} and the server {s:?}"
+                ));
+            }
         }
         for side in [Side::Client, Side::Server] {
             if let Some(Error::Internal(what)) = self.conn(side).error() {
-                panic!("oracle no_internal_error: {side:?} failed with Internal({what:?})");
+                let msg =
+                    format!("oracle no_internal_error: {side:?} failed with Internal({what:?})");
+                self.violate(msg);
             }
         }
     }
@@ -1512,6 +1574,7 @@ impl Run {
             server_error: self.server.error().cloned(),
             early_data_sent: self.early_sent.len(),
             early_data_read: self.early_read.len(),
+            violation: self.violation,
             scenario: self.scenario,
             trace: self.trace,
         }
@@ -1679,37 +1742,37 @@ mod tests {
         Run::new(Side::Server, RecordScenario::default())
     }
 
-    #[test]
-    #[should_panic(expected = "oracle errors_are_sticky")]
-    fn a_call_that_succeeds_after_a_fatal_error_violates_errors_are_sticky() {
-        let mut run = run_for_oracles();
-        run.check_errors(
-            Side::Server,
-            AppCall::Read,
-            Some(Error::DecryptError),
-            &Ok(()),
-        );
+    fn violated(run: Run, oracle: &str) -> bool {
+        run.violation
+            .is_some_and(|v| v.starts_with(&format!("oracle {oracle}:")))
     }
 
     #[test]
-    #[should_panic(expected = "oracle no_internal_error")]
+    fn a_call_that_succeeds_after_a_fatal_error_violates_errors_are_sticky() {
+        let mut run = run_for_oracles();
+        let before = Some(Error::DecryptError);
+        run.check_errors(Side::Server, AppCall::Read, before, &Ok(()));
+        assert!(violated(run, "errors_are_sticky"));
+    }
+
+    #[test]
     fn an_internal_error_violates_no_internal_error() {
         let mut run = run_for_oracles();
         let r = Err(ConnError::Fatal(Error::Internal("x")));
         run.check_errors(Side::Client, AppCall::Read, None, &r);
+        assert!(violated(run, "no_internal_error"));
     }
 
     #[test]
-    #[should_panic(expected = "oracle early_data_is_a_prefix")]
     fn early_data_read_that_was_not_sent_violates_the_prefix_oracle() {
         let mut run = run_for_oracles();
         run.early_sent = vec![1, 2, 3];
         run.early_read = vec![1, 3];
         run.final_oracles();
+        assert!(violated(run, "early_data_is_a_prefix"));
     }
 
     #[test]
-    #[should_panic(expected = "oracle early_data_within_limit")]
     fn early_data_received_past_the_limit_violates_the_limit_oracle() {
         let mut run = run_for_oracles();
         let bytes = run.server_limit() + 1;
@@ -1720,6 +1783,15 @@ mod tests {
                 total: bytes,
             }],
         );
+        assert!(violated(run, "early_data_within_limit"));
+    }
+
+    #[test]
+    #[should_panic(expected = "oracle early_data_within_limit: test")]
+    fn a_violated_oracle_panics_with_its_name_and_the_trace() {
+        let mut report = trace_records(Side::Server, &[]);
+        report.violation = Some("oracle early_data_within_limit: test".into());
+        or_panic(report);
     }
 
     #[test]
