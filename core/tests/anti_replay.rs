@@ -1012,7 +1012,6 @@ fn full_cache_insert_ns(capacity: usize, inserts: usize) -> f64 {
 /// (`cargo bench -p zerortt-core --bench tickets`, `session_cache.insert_full_evicting`),
 /// two of them per handshake. A B-tree insert should grow with log(capacity) only.
 #[test]
-#[ignore = "bug: SessionCache::insert on a full cache scans every entry (flush_expired is O(capacity)); see the test's doc comment and the replay helper's report"]
 fn inserting_into_a_full_session_cache_costs_about_the_same_at_openssls_default_size_as_at_a_small_size(
 ) {
     let small = full_cache_insert_ns(256, 64);

@@ -28,7 +28,7 @@
 //! attacker) can observe the window in which the external copy is the only one left.
 
 use crate::time::Timestamp;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::time::Duration;
 
@@ -116,6 +116,10 @@ pub struct SessionCache<V> {
     entries: BTreeMap<Vec<u8>, Entry<V>>,
     /// Insertion order: sequence number to id. The first entry is the oldest.
     order: BTreeMap<u64, Vec<u8>>,
+    /// (expiry, sequence number) of every entry, so expired entries are found without a
+    /// scan: an insert into a full cache stays O(log n) (SSL_CTX_flush_sessions walks
+    /// everything; a server issuing two tickets per handshake cannot afford that).
+    by_expiry: BTreeSet<(Timestamp, u64)>,
     next_seq: u64,
     capacity: usize,
     timeout: Duration,
@@ -153,6 +157,7 @@ impl<V> SessionCache<V> {
         Self {
             entries: BTreeMap::new(),
             order: BTreeMap::new(),
+            by_expiry: BTreeSet::new(),
             next_seq: 0,
             capacity,
             timeout,
@@ -256,13 +261,15 @@ impl<V> SessionCache<V> {
         }
         let seq = self.next_seq;
         self.next_seq += 1;
+        let expires_at = now.saturating_add(timeout);
         self.order.insert(seq, id.clone());
+        self.by_expiry.insert((expires_at, seq));
         self.entries.insert(
             id,
             Entry {
                 value,
                 seq,
-                expires_at: now.saturating_add(timeout),
+                expires_at,
             },
         );
         out
@@ -300,18 +307,19 @@ impl<V> SessionCache<V> {
     /// Removes every entry whose timeout has passed at `now`, oldest first
     /// (SSL_CTX_flush_sessions).
     pub fn flush_expired(&mut self, now: Timestamp) -> Vec<Removed<V>> {
-        let expired: Vec<Vec<u8>> = self
-            .order
-            .values()
-            .filter(|id| {
-                self.entries
-                    .get(id.as_slice())
-                    .is_some_and(|entry| now > entry.expires_at)
-            })
-            .cloned()
-            .collect();
-        expired
+        let mut expired: Vec<u64> = self
+            .by_expiry
             .iter()
+            .take_while(|(expires_at, _)| now > *expires_at)
+            .map(|(_, seq)| *seq)
+            .collect();
+        // Oldest first, as documented, whatever the entries' individual timeouts.
+        expired.sort_unstable();
+        let ids: Vec<Vec<u8>> = expired
+            .iter()
+            .filter_map(|seq| self.order.get(seq).cloned())
+            .collect();
+        ids.iter()
             .filter_map(|id| self.remove_entry(id, RemovalReason::Expired))
             .collect()
     }
@@ -441,6 +449,7 @@ impl<V> SessionCache<V> {
     fn remove_entry(&mut self, id: &[u8], reason: RemovalReason) -> Option<Removed<V>> {
         let (id, entry) = self.entries.remove_entry(id)?;
         self.order.remove(&entry.seq);
+        self.by_expiry.remove(&(entry.expires_at, entry.seq));
         Some(Removed {
             id,
             value: entry.value,
@@ -451,6 +460,7 @@ impl<V> SessionCache<V> {
     fn pop_oldest(&mut self, reason: RemovalReason) -> Option<Removed<V>> {
         let (_, id) = self.order.pop_first()?;
         let entry = self.entries.remove(&id)?;
+        self.by_expiry.remove(&(entry.expires_at, entry.seq));
         Some(Removed {
             id,
             value: entry.value,
