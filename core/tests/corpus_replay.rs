@@ -100,26 +100,20 @@ fn every_client_records_corpus_file_passes_the_client_oracles() {
     replay_target(Target::ClientRecords);
 }
 
-fn replay_known_bug(target: Target, name: &str) {
-    let path = corpus_dir(target)
-        .join("regressions")
-        .join(format!("known-bug-{name}"));
+fn replay_regression(target: Target, name: &str) {
+    let path = corpus_dir(target).join("regressions").join(name);
     let (_, failures) = replay(target, &[path]);
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
 
 #[test]
-#[ignore = "bug: a server hands application data received after close_notify to read() \
-            (RFC 9846 6.1: it MUST be ignored)"]
 fn a_server_ignores_application_data_after_close_notify() {
-    replay_known_bug(Target::ServerRecords, "data-after-close-notify");
+    replay_regression(Target::ServerRecords, "data-after-close-notify");
 }
 
 #[test]
-#[ignore = "bug: a client hands application data received after close_notify to read() \
-            (RFC 9846 6.1: it MUST be ignored)"]
 fn a_client_ignores_application_data_after_close_notify() {
-    replay_known_bug(Target::ClientRecords, "data-after-close-notify");
+    replay_regression(Target::ClientRecords, "data-after-close-notify");
 }
 
 #[test]

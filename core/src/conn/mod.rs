@@ -484,6 +484,11 @@ impl Connection {
         now: Timestamp,
     ) -> Result<(), Error> {
         use crate::msgs::enums::ContentType as Ct;
+        // RFC 9846 6.1: "Any data received after a closure alert has been received MUST be
+        // ignored."
+        if self.peer_closed {
+            return Ok(());
+        }
         self.events.push(Event::RecordReceived {
             epoch,
             typ,

@@ -1711,9 +1711,6 @@ mod tests {
     }
 
     #[test]
-    #[ignore = "bug: Connection hands application data received after close_notify to read() \
-                (RFC 9846 6.1: it MUST be ignored); regression input \
-                corpus/server_records/regressions/known-bug-data-after-close-notify"]
     fn application_data_after_close_notify_is_not_read() {
         let s = RecordScenario {
             steps: vec![
