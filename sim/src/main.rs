@@ -218,6 +218,25 @@ fn print_report(world: &zerortt_sim::world::World) {
     }
 }
 
+fn panicked(scenario: &str, seed: u64, panic: Box<dyn std::any::Any + Send>) -> Verdict {
+    let message = panic
+        .downcast_ref::<String>()
+        .cloned()
+        .or_else(|| panic.downcast_ref::<&str>().map(|s| (*s).to_owned()))
+        .unwrap_or_else(|| "non-string panic".into());
+    Verdict {
+        scenario: scenario.to_owned(),
+        seed,
+        trace_hash: 0,
+        findings: vec![zerortt_sim::invariants::Finding {
+            invariant: "api_contract",
+            severity: Severity::Violation,
+            detail: format!("panic: {message}"),
+        }],
+        status: "-".into(),
+    }
+}
+
 fn parse_shard(shard: Option<String>) -> Result<(u64, u64), String> {
     let Some(text) = shard else { return Ok((0, 1)) };
     let bad = || format!("--shard {text:?}: expected K/N with 1 <= K <= N, e.g. 2/8");
@@ -269,7 +288,12 @@ fn explore(
             scope.spawn(|| loop {
                 let i = next.fetch_add(1, Ordering::Relaxed);
                 let Some(&(si, seed)) = all.get(i) else { break };
-                let v = explore_one(&scenarios[si], seed, check_determinism);
+                // A panic anywhere in a run is an api_contract violation of that seed, not
+                // the end of the sweep.
+                let v = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    explore_one(&scenarios[si], seed, check_determinism)
+                }))
+                .unwrap_or_else(|panic| panicked(&scenarios[si].name, seed, panic));
                 if let Ok(mut r) = results.lock() {
                     r.push(v);
                 }

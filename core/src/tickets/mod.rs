@@ -35,5 +35,6 @@
 pub mod cache;
 pub mod freshness;
 pub mod session;
+pub mod store;
 pub mod strike;
 pub mod ticketer;

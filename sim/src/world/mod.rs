@@ -27,6 +27,7 @@ use zerortt_core::crypto::suites;
 use zerortt_core::identity::test_identity;
 use zerortt_core::tickets::cache::SessionCache;
 use zerortt_core::tickets::session::{ClientSession, ServerSessionValue};
+use zerortt_core::tickets::store::ClientSessionStore;
 use zerortt_core::tickets::strike::{SharedStrikeRegister, StrikeRegister};
 use zerortt_core::tickets::ticketer::{TicketAead, TicketKey, Ticketer};
 use zerortt_core::time::Timestamp;
@@ -128,15 +129,14 @@ impl World {
         let cluster = self.build_cluster();
         let client_config = Arc::new(self.client_config());
         // 1. Warm-up: a full handshake gives the client its tickets.
-        let mut session = None;
-        if sc.server.external_psk {
+        let mut session = if sc.server.external_psk {
             let mut s = ClientSession::external(
                 suites::TLS13_AES_128_GCM_SHA256.suite,
                 EXTERNAL_PSK_IDENTITY.to_vec(),
                 external_psk_secret(),
             );
             s.set_max_early_data(sc.server.max_early_data);
-            session = Some(s);
+            Some(s)
         } else {
             let warm = self.spawn(
                 Role::Warmup,
@@ -148,9 +148,13 @@ impl World {
                 false,
             );
             self.run_until_done(&warm, SimTime::ZERO.saturating_add(Duration::from_secs(60)));
-            let mut tickets = std::mem::take(&mut warm.borrow_mut().tickets);
-            session = tickets.pop().or(session);
-        }
+            // The client keeps its tickets in a store that hands each out once.
+            let mut store = ClientSessionStore::new();
+            for ticket in std::mem::take(&mut warm.borrow_mut().tickets) {
+                store.insert("localhost", ticket);
+            }
+            store.take("localhost", timestamp(self.fabric.now()))
+        };
         if let Some(v) = sc.server.max_early_data_after_tickets {
             for c in &cluster.configs {
                 c.set_max_early_data(v);
