@@ -62,7 +62,7 @@ fn main() {
 
     // Inputs that showed bugs (now fixed): corpus/<target>/regressions/<name>, replayed by
     // the corpus replay test. A new, unfixed one is written as known-bug-<name> by hand.
-    for (target, name, scenario) in known_bugs() {
+    for (target, name, scenario) in regressions() {
         let dir = root.join(target.name()).join("regressions");
         std::fs::create_dir_all(&dir).expect("create the regressions directory");
         std::fs::write(dir.join(name), scenario.to_bytes()).expect("write a regression input");
@@ -120,8 +120,8 @@ fn remove_seeds(dir: &Path) {
     }
 }
 
-/// Scenarios that fail an oracle because of a known, unfixed library bug.
-fn known_bugs() -> Vec<(Target, &'static str, RecordScenario)> {
+/// Scenarios that once failed an oracle (the bug they showed is fixed).
+fn regressions() -> Vec<(Target, &'static str, RecordScenario)> {
     // RFC 9846 6.1: "Any data received after a closure alert has been received MUST be
     // ignored." The handshake completes, the peer sends close_notify, then one more
     // application data record, which the application must not read.
