@@ -701,3 +701,15 @@ fn a_fatal_error_is_sticky_and_its_alert_can_still_be_sent() {
     let err = pair.client.do_handshake(pair.now).unwrap_err();
     assert!(err.should_retry_without_early_data(), "{err}");
 }
+
+#[test]
+fn a_write_after_our_own_close_notify_is_refused() {
+    let (cc, sc) = (client_config(), server_config(16384));
+    let mut pair = Pair::new(&cc, &sc, None, 2);
+    pair.handshake();
+    pair.client.send_close_notify();
+    assert_eq!(
+        pair.client.write(b"late", pair.now),
+        Err(ConnError::Misuse(ApiMisuse::WriteAfterCloseNotify))
+    );
+}

@@ -54,8 +54,9 @@ pub enum ApiMisuse {
     EarlyDataNotFinished,
     /// A server's write_early_data (0.5-RTT) before the first read_early_data result.
     WriteEarlyDataBeforeReadEarlyData,
-    /// A write larger than the bounded send buffer accepts now.
-    SendBufferFull,
+    /// write after our own close_notify (RFC 9846 6.1: the sender "will not send any more
+    /// messages on this connection").
+    WriteAfterCloseNotify,
 }
 
 impl fmt::Display for ApiMisuse {

@@ -842,6 +842,8 @@ impl Connection {
             K::UpdateRequested => {
                 let ku = HandshakeMessage::new(HandshakePayload::KeyUpdate(K::UpdateNotRequested))
                     .get_encoding();
+                self.events
+                    .push(Event::HandshakeSent(HandshakeType::KeyUpdate));
                 self.rl.send_handshake(&ku, &mut self.events)?;
                 let own = crate::crypto::key_schedule::next_application_traffic_secret(
                     own_secret

@@ -64,6 +64,8 @@ pub struct Connection {
     /// Sticky fatal error (rustls style): every later call returns it.
     error: Option<Error>,
     peer_closed: bool,
+    /// We sent close_notify: no more application data from us (RFC 9846 6.1).
+    close_sent: bool,
     /// An application I/O call has been made (the man page's "first IO function").
     io_started: bool,
     early: EarlyData,
@@ -157,6 +159,7 @@ impl Connection {
             events: Vec::new(),
             error: None,
             peer_closed: false,
+            close_sent: false,
             io_started: false,
             early: EarlyData::default(),
             max_early_data,
@@ -332,7 +335,11 @@ impl Connection {
         if !self.handshake_complete {
             return Err(ConnError::WantRead);
         }
-        self.rl.send_application_data(data, &mut self.events)?;
+        if self.close_sent {
+            return Err(ApiMisuse::WriteAfterCloseNotify.into());
+        }
+        let r = self.rl.send_application_data(data, &mut self.events);
+        r.map_err(|e| self.fail(e))?;
         self.events
             .push(Event::ApplicationDataWritten { bytes: data.len() });
         Ok(data.len())
@@ -340,7 +347,8 @@ impl Connection {
 
     /// Sends close_notify.
     pub fn send_close_notify(&mut self) {
-        if self.error.is_none() {
+        if self.error.is_none() && !self.close_sent {
+            self.close_sent = true;
             self.rl
                 .send_alert(AlertDescription::CloseNotify, &mut self.events);
         }
