@@ -60,14 +60,21 @@ enum Command {
         #[arg(long)]
         check_determinism: bool,
     },
-    /// Re-run one seed of an explore run (same knob draws) and print the full trace and verdict.
+    /// Re-run one seed of an explore run (same knob draws), or one fuzz input, and print the
+    /// full trace and verdict.
     Replay {
-        /// Scenario name or .toml file.
-        #[arg(long)]
-        scenario: String,
+        /// Scenario name or .toml file (with --seed).
+        #[arg(long, required_unless_present = "target", conflicts_with = "target")]
+        scenario: Option<String>,
         /// The seed to replay.
+        #[arg(long, requires = "scenario")]
+        seed: Option<u64>,
+        /// A fuzz target (codec, server_records, client_records, scenario, replay), with --input.
+        #[arg(long, requires = "input")]
+        target: Option<String>,
+        /// A fuzz input file (a crash artifact or a corpus file).
         #[arg(long)]
-        seed: u64,
+        input: Option<std::path::PathBuf>,
         /// Print the trace as JSON lines.
         #[arg(long)]
         json: bool,
@@ -159,10 +166,21 @@ fn run(command: Command) -> Result<ExitCode, String> {
             })
         }
         Command::Replay {
+            target: Some(target),
+            input: Some(input),
+            ..
+        } => replay_fuzz_input(&target, &input),
+        Command::Replay {
             scenario,
             seed,
             json,
+            ..
         } => {
+            let (Some(scenario), Some(seed)) = (scenario, seed) else {
+                return Err(
+                    "replay needs --scenario S --seed N, or --target T --input FILE".into(),
+                );
+            };
             let base = load(&scenario)?;
             let s = vary(&base, seed);
             let (world, v) = run_one(&s, seed);
@@ -203,6 +221,48 @@ fn run(command: Command) -> Result<ExitCode, String> {
             shard,
             check_determinism,
         } => explore(scenarios, seeds, start_seed, jobs, shard, check_determinism),
+    }
+}
+
+/// Replays one fuzz input through the same harness the fuzzer ran, with its trace.
+fn replay_fuzz_input(target: &str, input: &std::path::Path) -> Result<ExitCode, String> {
+    use zerortt_core::harness::{trace_records, Target};
+    let bytes =
+        std::fs::read(input).map_err(|e| format!("{}: cannot read: {e}", input.display()))?;
+    let valid = "valid: codec, server_records, client_records, scenario, replay";
+    match Target::from_name(target) {
+        Some(Target::Codec) => {
+            let r = std::panic::catch_unwind(|| zerortt_core::harness::codec(&bytes));
+            println!(
+                "codec: {} bytes: {}",
+                bytes.len(),
+                if r.is_ok() {
+                    "ok"
+                } else {
+                    "VIOLATION (see the panic above)"
+                }
+            );
+            Ok(if r.is_ok() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            })
+        }
+        Some(t) => {
+            let side = if t == Target::ServerRecords {
+                zerortt_core::Side::Server
+            } else {
+                zerortt_core::Side::Client
+            };
+            let report = trace_records(side, &bytes);
+            println!("{report}");
+            Ok(if report.violation.is_some() {
+                ExitCode::FAILURE
+            } else {
+                ExitCode::SUCCESS
+            })
+        }
+        None => Err(format!("unknown fuzz target {target:?}; {valid}")),
     }
 }
 
