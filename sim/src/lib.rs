@@ -7,6 +7,7 @@
 
 pub mod catalog;
 pub mod explore;
+pub mod harness;
 pub mod invariants;
 pub mod net;
 pub mod report;
