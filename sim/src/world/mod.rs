@@ -11,9 +11,7 @@
 
 mod apps;
 
-use crate::net::{
-    DelayedAck, Fabric, LinkConfig, NodeId, Partition, SimTime, TcpConfig, TcpSocket,
-};
+use crate::net::{DelayedAck, Fabric, LinkConfig, Partition, SimTime, TcpConfig, TcpSocket};
 use crate::scenario::{Scenario, Sharing};
 use apps::{AttackerApp, ClientApp, ConnLog, ServerApp, Shared};
 use std::cell::RefCell;
@@ -342,6 +340,65 @@ impl World {
         l
     }
 
+    /// A labelled ChaCha stream of the master seed for one TLS endpoint.
+    fn tls_rng(&self, name: &str, side: &str) -> Box<rand_chacha::ChaCha20Rng> {
+        use rand_core::SeedableRng;
+        let key = self.fabric.seed().stream_key(&format!("tls/{name}/{side}"));
+        Box::new(rand_chacha::ChaCha20Rng::from_seed(key))
+    }
+
+    /// Adds one TCP connection: the opener's node (client or attacker) and a server node
+    /// with its read_early_data application, linked, listening, and connecting at `at`.
+    #[allow(clippy::too_many_arguments)]
+    fn add_connection(
+        &mut self,
+        role: Role,
+        server: usize,
+        at: SimTime,
+        cluster: &Cluster,
+        opener: &str,
+        opener_nodelay: bool,
+        lose: Option<Partition>,
+        opener_app: Box<dyn crate::net::Application>,
+        log: Rc<RefCell<ConnRecord>>,
+    ) {
+        let name = role.name();
+        self.connections.push(log.clone());
+        let opener_node = self.fabric.add_node(
+            &format!("{opener}/{name}"),
+            TcpSocket::new(self.tcp_config(opener_nodelay)),
+        );
+        let server_node = self.fabric.add_node(
+            &format!("server{server}/{name}"),
+            TcpSocket::new(self.tcp_config(self.scenario.tcp.server_nodelay)),
+        );
+        self.fabric.connect_nodes(
+            opener_node,
+            server_node,
+            self.link_config(lose),
+            self.link_config(None),
+        );
+        let tls_server = zerortt_core::Connection::server(
+            cluster.configs[server].clone(),
+            self.tls_rng(&name, "server"),
+        );
+        let server_app = ServerApp::new(
+            tls_server,
+            ConnLog::server(log.clone()),
+            server,
+            self.scenario.clone(),
+            self.shared.clone(),
+            cluster.external.clone(),
+        );
+        self.fabric.set_application(opener_node, opener_app);
+        self.fabric
+            .set_application(server_node, Box::new(server_app));
+        self.fabric.act(server_node, |ctx| ctx.listen());
+        self.fabric.at(at, opener_node, |ctx| ctx.connect());
+        log.borrow_mut().nodes = Some((opener_node, server_node));
+    }
+
+    /// A scripted client connection (warm-up, 0-RTT or retry).
     #[allow(clippy::too_many_arguments)]
     fn spawn(
         &mut self,
@@ -360,16 +417,7 @@ impl World {
             server,
             at,
         )));
-        self.connections.push(log.clone());
-        let sc = &self.scenario;
-        let client_node = self.fabric.add_node(
-            &format!("client/{name}"),
-            TcpSocket::new(self.tcp_config(sc.tcp.client_nodelay)),
-        );
-        let server_node = self.fabric.add_node(
-            &format!("server{server}/{name}"),
-            TcpSocket::new(self.tcp_config(sc.tcp.server_nodelay)),
-        );
+        let sc = self.scenario.clone();
         // The first flight leaves one RTT after the SYN (after the SYN-ACK arrives).
         let lose = (role == Role::ZeroRtt && sc.network.lose_first_flight).then(|| {
             let t = at.saturating_add(ms(2.0 * sc.network.latency_ms));
@@ -378,58 +426,40 @@ impl World {
                 end: t.saturating_add(Duration::from_micros(1)),
             }
         });
-        self.fabric.connect_nodes(
-            client_node,
-            server_node,
-            self.link_config(lose),
-            self.link_config(None),
-        );
-        let seed = self.fabric.seed();
-        // Each TLS endpoint draws from its own labelled stream of the master seed.
-        let rng = |side: &str| {
-            use rand_core::SeedableRng;
-            Box::new(rand_chacha::ChaCha20Rng::from_seed(
-                seed.stream_key(&format!("tls/{name}/{side}")),
-            ))
-        };
         let tls_client = zerortt_core::Connection::client(
             client_config.clone(),
             "localhost",
             session,
-            rng("client"),
+            self.tls_rng(&name, "client"),
         );
-        let tls_server =
-            zerortt_core::Connection::server(cluster.configs[server].clone(), rng("server"));
         let chunks = if early {
             sc.client.early_data_chunks.clone()
         } else {
             Vec::new()
         };
+        let nodelay = sc.tcp.client_nodelay;
         let client_app = ClientApp::new(
             tls_client,
             ConnLog::client(log.clone()),
             chunks,
-            sc.clone(),
+            sc,
             self.shared.clone(),
         );
-        let server_app = ServerApp::new(
-            tls_server,
-            ConnLog::server(log.clone()),
+        self.add_connection(
+            role,
             server,
-            sc.clone(),
-            self.shared.clone(),
-            cluster.external.clone(),
+            at,
+            cluster,
+            "client",
+            nodelay,
+            lose,
+            Box::new(client_app),
+            log.clone(),
         );
-        self.fabric
-            .set_application(client_node, Box::new(client_app));
-        self.fabric
-            .set_application(server_node, Box::new(server_app));
-        self.fabric.act(server_node, |ctx| ctx.listen());
-        self.fabric.at(at, client_node, |ctx| ctx.connect());
-        log.borrow_mut().nodes = Some((client_node, server_node));
         log
     }
 
+    /// The attacker's `index`-th replay of `victim`'s tapped first flight.
     fn spawn_replay(
         &mut self,
         index: usize,
@@ -439,52 +469,19 @@ impl World {
         at: SimTime,
     ) -> Rc<RefCell<ConnRecord>> {
         let role = Role::Replay(index);
-        let name = role.name();
-        let log = Rc::new(RefCell::new(ConnRecord::new(
+        let log = Rc::new(RefCell::new(ConnRecord::new(role, role.name(), server, at)));
+        let attacker = AttackerApp::new(victim.clone(), log.clone());
+        self.add_connection(
             role,
-            name.clone(),
             server,
             at,
-        )));
-        self.connections.push(log.clone());
-        let attacker: NodeId = self.fabric.add_node(
-            &format!("attacker/{name}"),
-            TcpSocket::new(self.tcp_config(true)),
+            cluster,
+            "attacker",
+            true,
+            None,
+            Box::new(attacker),
+            log.clone(),
         );
-        let server_node = self.fabric.add_node(
-            &format!("server{server}/{name}"),
-            TcpSocket::new(self.tcp_config(self.scenario.tcp.server_nodelay)),
-        );
-        self.fabric.connect_nodes(
-            attacker,
-            server_node,
-            self.link_config(None),
-            self.link_config(None),
-        );
-        let rng = {
-            use rand_core::SeedableRng;
-            Box::new(rand_chacha::ChaCha20Rng::from_seed(
-                self.fabric.seed().stream_key(&format!("tls/{name}/server")),
-            ))
-        };
-        let tls_server = zerortt_core::Connection::server(cluster.configs[server].clone(), rng);
-        let server_app = ServerApp::new(
-            tls_server,
-            ConnLog::server(log.clone()),
-            server,
-            self.scenario.clone(),
-            self.shared.clone(),
-            cluster.external.clone(),
-        );
-        self.fabric.set_application(
-            attacker,
-            Box::new(AttackerApp::new(victim.clone(), log.clone())),
-        );
-        self.fabric
-            .set_application(server_node, Box::new(server_app));
-        self.fabric.act(server_node, |ctx| ctx.listen());
-        self.fabric.at(at, attacker, |ctx| ctx.connect());
-        log.borrow_mut().nodes = Some((attacker, server_node));
         log
     }
 }
