@@ -1,0 +1,113 @@
+//! Replays every checked-in input of the simulator fuzz targets through its harness on
+//! stable Rust: the seeds in `corpus/<target>/` (regenerate with
+//! `cargo run -p zerortt-sim --example gen_sim_corpus`) and every input that ever failed,
+//! in `corpus/<target>/regressions/`. A harness panics with `oracle <invariant>:` on a
+//! violation, so a failing file fails the test, named.
+//!
+//! A regression input for a bug that is not fixed yet is named `known-bug-*`: it is skipped
+//! here and replayed by an `#[ignore = "bug: ..."]` test below; once the bug is fixed, drop
+//! the prefix (and the ignore).
+
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::path::{Path, PathBuf};
+use zerortt_sim::harness::SimTarget;
+
+fn corpus_dir(target: SimTarget) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("..")
+        .join("corpus")
+        .join(target.name())
+}
+
+/// Regular files directly in `dir`, sorted; none if it does not exist.
+fn files_in(dir: &Path) -> Vec<PathBuf> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    let mut files: Vec<PathBuf> = entries
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| p.is_file())
+        .filter(|p| p.extension().is_none_or(|e| e != "md"))
+        .collect();
+    files.sort();
+    files
+}
+
+fn is_known_bug(path: &Path) -> bool {
+    path.file_name()
+        .and_then(|n| n.to_str())
+        .is_some_and(|n| n.starts_with("known-bug-"))
+}
+
+/// Runs each file through the target's harness; returns (files run, failures).
+fn replay(target: SimTarget, files: &[PathBuf]) -> (usize, Vec<String>) {
+    let mut failures = Vec::new();
+    for path in files {
+        let data = std::fs::read(path).expect("read a corpus file");
+        if let Err(panic) = catch_unwind(AssertUnwindSafe(|| target.run(&data))) {
+            let msg = panic
+                .downcast_ref::<String>()
+                .cloned()
+                .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
+                .unwrap_or_default();
+            failures.push(format!(
+                "{}: {msg}\n  replay: cargo fuzz run {} {}",
+                path.display(),
+                target.name(),
+                path.display()
+            ));
+        }
+    }
+    (files.len(), failures)
+}
+
+fn replay_target(target: SimTarget) {
+    let dir = corpus_dir(target);
+    let seeds = files_in(&dir);
+    assert!(
+        !seeds.is_empty(),
+        "no seeds in {}: run `cargo run -p zerortt-sim --example gen_sim_corpus`",
+        dir.display()
+    );
+    let regressions: Vec<PathBuf> = files_in(&dir.join("regressions"))
+        .into_iter()
+        .filter(|p| !is_known_bug(p))
+        .collect();
+    let all: Vec<PathBuf> = seeds.into_iter().chain(regressions).collect();
+    let (n, failures) = replay(target, &all);
+    assert!(
+        failures.is_empty(),
+        "{} of {n} {} inputs fail:\n{}",
+        failures.len(),
+        target.name(),
+        failures.join("\n")
+    );
+}
+
+#[test]
+fn every_scenario_corpus_file_runs_without_an_invariant_violation() {
+    replay_target(SimTarget::Scenario);
+}
+
+#[test]
+fn every_replay_corpus_file_runs_without_an_invariant_violation() {
+    replay_target(SimTarget::Replay);
+}
+
+#[test]
+fn the_scenario_seeds_cover_every_catalog_scenario() {
+    // One seed per catalog scenario is what starts the fuzzer everywhere the catalog goes.
+    let mut names: Vec<String> = files_in(&corpus_dir(SimTarget::Scenario))
+        .iter()
+        .map(|p| {
+            let data = std::fs::read(p).expect("read a corpus file");
+            SimTarget::Scenario.decode(&data).0.name
+        })
+        .collect();
+    names.sort();
+    names.dedup();
+    let mut want = zerortt_sim::catalog::names();
+    want.sort();
+    assert_eq!(names, want);
+}
