@@ -3,7 +3,6 @@
 //! ```text
 //! cargo run -p zerortt-sim --example gen_sim_corpus            # write seeds
 //! cargo run -p zerortt-sim --example gen_sim_corpus -- --clean # remove old seeds first
-//! cargo run -p zerortt-sim --example gen_sim_corpus -- --time  # also time each seed's run
 //! ```
 //!
 //! - `corpus/scenario/`: one input per catalog scenario (every knob kept), plus a few with
@@ -15,7 +14,6 @@
 //! writes the same files. `regressions/` is never touched.
 
 use std::path::{Path, PathBuf};
-use std::time::Instant;
 use zerortt_sim::catalog;
 use zerortt_sim::harness::{
     replay_input, replay_schedule_input, scenario_input, SimTarget, REPLAY_BASES,
@@ -25,7 +23,6 @@ use zerortt_sim::harness::{
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let clean = args.iter().any(|a| a == "--clean");
-    let time = args.iter().any(|a| a == "--time");
     let root = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("..")
         .join("corpus");
@@ -41,16 +38,7 @@ fn main() {
         for input in &inputs {
             // A seed must pass its own harness; a violation here is a bug to look at, not
             // a seed.
-            let start = Instant::now();
             target.run(input);
-            if time {
-                println!(
-                    "{} {} {:?}",
-                    target.name(),
-                    file_name(input),
-                    start.elapsed()
-                );
-            }
             std::fs::write(dir.join(file_name(input)), input).expect("write a seed");
         }
         println!(
