@@ -262,7 +262,7 @@ impl Connection {
                     conn.rl.send_ccs(&mut conn.events);
                     c.ccs_sent = true;
                 }
-                conn.rl.set_encrypter(KeyEpoch::Early, suite, &secret);
+                conn.rl.set_encrypter(KeyEpoch::Early, suite, &secret)?;
             }
             c.expect = Expect::ServerHello;
             conn.events.push(Event::StateEntered(c.expect.name()));
@@ -736,7 +736,8 @@ impl Connection {
             .client_hs_secret
             .as_ref()
             .ok_or(Error::Internal("no client hs secret"))?;
-        self.rl.set_encrypter(KeyEpoch::Handshake, suite, client_hs);
+        self.rl
+            .set_encrypter(KeyEpoch::Handshake, suite, client_hs)?;
         let fin = HandshakeMessage::new(HandshakePayload::Finished(
             verify_data(client_hs, &hash).as_ref().to_vec(),
         ))
@@ -750,7 +751,7 @@ impl Connection {
             .as_ref()
             .ok_or(Error::Internal("no client app secret"))?;
         self.rl
-            .set_encrypter(KeyEpoch::Application, suite, client_app);
+            .set_encrypter(KeyEpoch::Application, suite, client_app)?;
         let hash = c.transcript()?.current_hash();
         let master = c
             .handshake_master
@@ -850,7 +851,7 @@ impl Connection {
                         .as_ref()
                         .ok_or(Error::Internal("no own secret"))?,
                 );
-                self.rl.set_encrypter(KeyEpoch::Application, suite, &own);
+                self.rl.set_encrypter(KeyEpoch::Application, suite, &own)?;
                 *own_secret = Some(own);
             }
             K::Unknown(_) => {

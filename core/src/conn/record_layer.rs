@@ -63,13 +63,9 @@ impl RecordLayer {
         epoch: KeyEpoch,
         suite: &Tls13CipherSuite,
         secret: &Secret,
-    ) {
-        // Derivation from a secret of the suite's own hash cannot fail; if it ever did,
-        // sending stops rather than going out in plaintext.
-        match RecordEncrypter::new(suite, secret) {
-            Ok(enc) => self.encrypter = Some((epoch, enc)),
-            Err(_) => self.encrypter = None,
-        }
+    ) -> Result<(), Error> {
+        self.encrypter = Some((epoch, RecordEncrypter::new(suite, secret)?));
+        Ok(())
     }
 
     /// Back to plaintext (a client that got a HelloRetryRequest drops its 0-RTT keys).

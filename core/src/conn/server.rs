@@ -395,7 +395,7 @@ impl Connection {
             &server_hs,
         );
         self.rl
-            .set_encrypter(KeyEpoch::Handshake, suite, &server_hs);
+            .set_encrypter(KeyEpoch::Handshake, suite, &server_hs)?;
         if accepted_limit.is_none() {
             self.rl
                 .set_decrypter(KeyEpoch::Handshake, suite, &client_hs)?;
@@ -473,7 +473,7 @@ impl Connection {
             &master.exporter_master_secret(&finished_hash),
         );
         self.rl
-            .set_encrypter(KeyEpoch::Application, suite, &server_app);
+            .set_encrypter(KeyEpoch::Application, suite, &server_app)?;
         s.client_hs_secret = Some(client_hs);
         s.client_app_secret = Some(client_app);
         s.server_app_secret = Some(server_app);
