@@ -235,3 +235,28 @@ fn every_snapshot_file_is_referenced_by_a_test_here() {
     }
     assert!(checked >= 6);
 }
+
+#[test]
+fn any_catalog_scenario_with_any_network_knobs_holds_every_invariant() {
+    // The same property `cargo bolero test` or the `scenario` fuzz target explores at
+    // length; under `cargo test` a hundred draws.
+    let catalog = catalog::all();
+    bolero::check!()
+        .with_type::<(u8, u8, u8, u8, u64)>()
+        .with_iterations(100)
+        .for_each(|(pick, latency, loss, jitter, seed)| {
+            let mut s = catalog[usize::from(*pick) % catalog.len()].clone();
+            s.network.latency_ms = f64::from(*latency);
+            s.network.loss = f64::from(*loss % 16) / 100.0;
+            s.network.jitter_ms = f64::from(*jitter % 8);
+            let (_, v) = run_one(&s, *seed);
+            assert!(
+                !v.violated(),
+                "{} seed {seed} latency {latency} loss {} jitter {}: {:?}",
+                s.name,
+                s.network.loss,
+                s.network.jitter_ms,
+                v.findings
+            );
+        });
+}
