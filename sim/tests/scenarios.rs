@@ -260,3 +260,15 @@ fn any_catalog_scenario_with_any_network_knobs_holds_every_invariant() {
             );
         });
 }
+
+#[test]
+fn bytes_tcp_delivered_beyond_the_tls_record_buffer_are_processed_without_another_wake_up() {
+    // Found by the property above: 15 KB records arrive together, TLS takes one record's
+    // worth, and the rest used to wait for a TCP event that never came.
+    let mut s = catalog::load("early_data_beyond_initial_window").unwrap();
+    s.network.latency_ms = 28.0;
+    s.network.loss = 0.09;
+    s.network.jitter_ms = 2.0;
+    let (_, v) = run_one(&s, 2289784023574035876);
+    assert!(!v.violated(), "{:?}", v.findings);
+}

@@ -665,7 +665,7 @@ impl Connection {
                 },
             );
             let reason = if c.psk_accepted {
-                EarlyDataRejectReason::CallbackDeclined
+                EarlyDataRejectReason::ServerDeclined
             } else {
                 EarlyDataRejectReason::NoPskAccepted
             };

@@ -48,6 +48,9 @@ pub enum EarlyDataRejectReason {
     StrikeRegisterWarmingUp,
     /// The allow-early-data callback said no.
     CallbackDeclined,
+    /// Seen by a client: the server resumed the session but did not accept early data
+    /// (the client cannot know which server rule refused it).
+    ServerDeclined,
 }
 
 /// Why a server did not resume a session.

@@ -195,6 +195,12 @@ impl Pump {
 
     fn input(&mut self, ctx: &mut AppCtx<'_>, tls: &mut Connection) {
         ctx.recv(&mut self.inbox);
+        self.feed(tls);
+    }
+
+    /// Hands TLS as much of the received bytes as its bounded record buffer takes. Called
+    /// before every TLS call: bytes TCP already delivered get no second wake-up.
+    fn feed(&mut self, tls: &mut Connection) {
         let n = tls.read_tls(&self.inbox);
         self.inbox.drain(..n);
     }
@@ -368,6 +374,7 @@ impl ClientApp {
         let mut buf = vec![0u8; 16 * 1024];
         if self.next_chunk_at.is_some() {
             // Still in the early phase: reading is allowed and processes the server's flight.
+            self.pump.feed(&mut self.tls);
             match self.tls.read(&mut buf, ts) {
                 Ok(n) => self.got_response(now, n),
                 Err(ConnError::WantRead) => {}
@@ -382,6 +389,7 @@ impl ClientApp {
             return Ok(());
         }
         if !self.tls.is_init_finished() {
+            self.pump.feed(&mut self.tls);
             match self.tls.do_handshake(ts) {
                 Ok(()) | Err(ConnError::WantRead) => {}
                 Err(e) => return Err(e),
@@ -405,6 +413,7 @@ impl ClientApp {
         }
         // Bounded: each read drains buffered plaintext.
         for _ in 0..64 {
+            self.pump.feed(&mut self.tls);
             match self.tls.read(&mut buf, ts) {
                 Ok(n) => self.got_response(now, n),
                 Err(ConnError::WantRead) | Err(ConnError::Closed) => break,
@@ -543,6 +552,7 @@ impl ServerApp {
         let mut buf = vec![0u8; 16 * 1024];
         if self.phase == ServerPhase::ReadingEarlyData {
             for _ in 0..1024 {
+                self.pump.feed(&mut self.tls);
                 match self.tls.read_early_data(&mut buf, ts) {
                     Ok(ReadEarlyData::Success(n)) => {
                         self.log
@@ -573,6 +583,7 @@ impl ServerApp {
             }
         }
         if self.phase == ServerPhase::Handshake {
+            self.pump.feed(&mut self.tls);
             match self.tls.do_handshake(ts) {
                 Ok(()) => {
                     self.phase = ServerPhase::Request;
@@ -586,6 +597,7 @@ impl ServerApp {
         }
         if self.phase == ServerPhase::Request {
             for _ in 0..64 {
+                self.pump.feed(&mut self.tls);
                 match self.tls.read(&mut buf, ts) {
                     Ok(n) => self.request_len += n,
                     Err(ConnError::WantRead) | Err(ConnError::Closed) => break,
