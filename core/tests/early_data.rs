@@ -624,13 +624,46 @@ fn rejected_early_data_beyond_the_skip_budget_aborts_the_connection() {
     }
     pair.client_to_server();
     let mut buf = [0u8; 16];
-    let err = pair.server.read_early_data(&mut buf, pair.now).unwrap_err();
+    // Rejected: read_early_data says Finish at once ("if the early data was rejected");
+    // the skipping happens while the handshake completes, and aborts there.
+    assert_eq!(
+        pair.server.read_early_data(&mut buf, pair.now),
+        Ok(ReadEarlyData::Finish)
+    );
+    let err = pair.server.do_handshake(pair.now).unwrap_err();
     assert_eq!(
         err,
         ConnError::Fatal(Error::PeerMisbehaved(
             PeerMisbehaved::TooMuchRejectedEarlyDataSkipped
         ))
     );
+}
+
+#[test]
+fn read_early_data_stops_at_end_of_early_data_so_half_rtt_writes_stay_possible() {
+    let (cc, sc, ticket) = setup(16384);
+    let mut pair = Pair::new(&cc, &sc, Some(ticket), 2);
+    pair.client.write_early_data(b"early", pair.now).unwrap();
+    pair.client_to_server();
+    let mut buf = [0u8; 16];
+    assert_eq!(
+        pair.server.read_early_data(&mut buf, pair.now),
+        Ok(ReadEarlyData::Success(5))
+    );
+    pair.server_to_client();
+    pair.client.do_handshake(pair.now).unwrap();
+    // EndOfEarlyData and the client Finished arrive together.
+    pair.client_to_server();
+    assert_eq!(
+        pair.server.read_early_data(&mut buf, pair.now),
+        Ok(ReadEarlyData::Finish)
+    );
+    assert!(
+        !pair.server.is_init_finished(),
+        "the Finished waits for do_handshake"
+    );
+    assert_eq!(pair.server.write_early_data(b"half", pair.now), Ok(4));
+    assert_eq!(pair.server.do_handshake(pair.now), Ok(()));
 }
 
 // ----- sessions, statuses, compatibility --------------------------------------------------

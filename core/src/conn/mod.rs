@@ -447,6 +447,12 @@ impl Connection {
             if self.plaintext.len() > MAX_BUFFERED_PLAINTEXT {
                 break;
             }
+            // A server's read_early_data stops at EndOfEarlyData: "Once it has done so the
+            // connection to the client still needs to be completed" by accept/do_handshake
+            // or read, so 0.5-RTT writes stay possible until then.
+            if self.side == Side::Server && self.early.in_progress && self.early.finished {
+                break;
+            }
             let Some(record) = self.rl.deframer.pop()? else {
                 break;
             };

@@ -358,6 +358,22 @@ impl ClientApp {
                 Err(ConnError::Misuse(ApiMisuse::SessionDoesNotAllowEarlyData)) => {
                     self.early_stopped = true
                 }
+                // The man page: "the total number of bytes written must not exceed the
+                // value returned from SSL_SESSION_get_max_early_data()". The script sends
+                // what still fits and ends its early data there.
+                Err(ConnError::Misuse(ApiMisuse::EarlyDataLimitExceeded { remaining })) => {
+                    self.early_stopped = true;
+                    if remaining > 0 {
+                        let fit = &data[..remaining.min(data.len())];
+                        if let Ok(n) = self.tls.write_early_data(fit, ts) {
+                            self.log
+                                .record
+                                .borrow_mut()
+                                .early_written
+                                .extend_from_slice(&fit[..n]);
+                        }
+                    }
+                }
                 Err(ConnError::Misuse(m)) => self
                     .log
                     .record
