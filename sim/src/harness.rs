@@ -213,15 +213,9 @@ pub const SCENARIO_INPUT_LEN: usize = 39;
 /// | 31-38 | seed, u64 big-endian | (always read) |
 ///
 /// Replays of the base scenario aimed past a lowered server count go to the last server.
-/// The early data chunks are then cut so their total fits the session's max_early_data
-/// (see `fit_chunks_to_session_limit`).
+/// Chunks may exceed the session's max_early_data: the simulated client fits its writes
+/// to the limit (corpus/scenario/regressions/script-writes-past-session-max-early-data).
 pub fn decode_scenario(data: &[u8]) -> (Scenario, u64) {
-    decode_scenario_with(data, false)
-}
-
-/// [`decode_scenario`] without fitting the early data chunks to the session's limit
-/// (`raw_chunks`), to replay the known bug that fitting works around.
-pub fn decode_scenario_with(data: &[u8], raw_chunks: bool) -> (Scenario, u64) {
     let mut src = ByteSource::new(data);
     let mut s = base(&mut src, None);
     let n = &mut s.network;
@@ -303,33 +297,7 @@ pub fn decode_scenario_with(data: &[u8], raw_chunks: bool) -> (Scenario, u64) {
     for r in &mut s.attack.replays {
         r.server = r.server.min(count - 1);
     }
-    if !raw_chunks {
-        fit_chunks_to_session_limit(&mut s);
-    }
     (s, seed)
-}
-
-/// The client script writes at most the session's max_early_data, as the catalog does:
-/// "the total number of bytes written must not exceed the value returned from
-/// SSL_SESSION_get_max_early_data()" (SSL_read_early_data(3)) is the caller's duty, and
-/// the simulated client counts a refused write as an `api_contract` violation
-/// (corpus/scenario/regressions/known-bug-script-writes-past-session-max-early-data).
-/// The session's limit is the one its ticket (or external PSK) was issued with, or the
-/// client's `session_max_early_data` override. A limit of 0 is left alone: the client
-/// then sends no early data at all.
-fn fit_chunks_to_session_limit(s: &mut Scenario) {
-    let limit = s
-        .client
-        .session_max_early_data
-        .unwrap_or(s.server.max_early_data) as usize;
-    if limit == 0 {
-        return;
-    }
-    let mut left = limit;
-    for c in &mut s.client.early_data_chunks {
-        *c = (*c).min(left);
-        left -= *c;
-    }
 }
 
 /// The base scenarios of the `replay` target.
@@ -518,19 +486,6 @@ mod tests {
             ]
         );
         assert_eq!(seed, 9);
-    }
-
-    #[test]
-    fn early_data_chunks_are_cut_to_the_session_limit_and_no_further() {
-        let mut s = Scenario::default();
-        s.server.max_early_data = 1000;
-        s.client.early_data_chunks = vec![600, 600, 600];
-        fit_chunks_to_session_limit(&mut s);
-        assert_eq!(s.client.early_data_chunks, vec![600, 400, 0]);
-        s.client.session_max_early_data = Some(16384);
-        s.client.early_data_chunks = vec![6000];
-        fit_chunks_to_session_limit(&mut s);
-        assert_eq!(s.client.early_data_chunks, vec![6000]);
     }
 
     #[test]

@@ -112,42 +112,41 @@ fn the_scenario_seeds_cover_every_catalog_scenario() {
     assert_eq!(names, want);
 }
 
-#[test]
-#[ignore = "bug: the simulated client writes early data past SSL_SESSION_get_max_early_data (500 bytes on a 100-byte ticket); core refuses with EarlyDataLimitExceeded as the man page allows, and the world reports it as an api_contract violation. The harness fits chunks to the limit until sim/src/world/apps.rs respects it"]
-fn a_client_script_over_the_session_limit_is_not_an_api_contract_violation() {
-    let path = corpus_dir(SimTarget::Scenario)
-        .join("regressions")
-        .join("known-bug-script-writes-past-session-max-early-data");
-    let data = std::fs::read(path).expect("read the regression input");
-    let (s, seed) = zerortt_sim::harness::decode_scenario_with(&data, true);
-    assert_eq!(s.client.early_data_chunks, vec![500]);
-    assert_eq!(s.server.max_early_data, 100);
-    zerortt_sim::harness::check(&s, seed);
-}
-
-#[test]
-fn the_harness_fits_that_script_to_the_session_limit() {
-    let path = corpus_dir(SimTarget::Scenario)
-        .join("regressions")
-        .join("known-bug-script-writes-past-session-max-early-data");
-    let data = std::fs::read(path).expect("read the regression input");
-    let (s, _) = SimTarget::Scenario.decode(&data);
-    assert_eq!(s.client.early_data_chunks, vec![100]);
-}
-
-#[test]
-#[ignore = "bug: early data (after a loss) and the client's EndOfEarlyData and Finished arrive in one burst; read_early_data processes them all and completes the handshake before returning the data, so the server app's 0.5-RTT write_early_data is refused (EarlyDataAfterHandshake) and the client, which expects the 200 0.5-RTT bytes plus the 1000-byte response, never counts the response as received: a liveness violation"]
-fn half_rtt_data_is_not_lost_when_the_client_finished_arrives_with_the_early_data() {
-    // Two inputs: 21% loss delays the early data until the Finished; and 9439 bytes of
-    // early data on a loss-free link, whose last segments come with the Finished.
-    let paths: Vec<PathBuf> = files_in(&corpus_dir(SimTarget::Scenario).join("regressions"))
+/// The regression inputs in `corpus/scenario/regressions/` whose names start with `prefix`.
+fn scenario_regressions(prefix: &str) -> Vec<PathBuf> {
+    files_in(&corpus_dir(SimTarget::Scenario).join("regressions"))
         .into_iter()
         .filter(|p| {
             p.file_name()
                 .and_then(|n| n.to_str())
-                .is_some_and(|n| n.starts_with("known-bug-half-rtt-data-lost"))
+                .is_some_and(|n| n.starts_with(prefix))
         })
-        .collect();
+        .collect()
+}
+
+#[test]
+fn a_client_script_over_the_session_limit_is_not_an_api_contract_violation() {
+    // 500 bytes of early data on a ticket that allows 100: core refuses a write past
+    // SSL_SESSION_get_max_early_data, so the client must fit its writes to it.
+    let paths = scenario_regressions("script-writes-past-session-max-early-data");
+    assert_eq!(paths.len(), 1);
+    let data = std::fs::read(&paths[0]).expect("read the regression input");
+    let (s, _) = SimTarget::Scenario.decode(&data);
+    assert_eq!(s.client.early_data_chunks, vec![500]);
+    assert_eq!(s.server.max_early_data, 100);
+    let (_, failures) = replay(SimTarget::Scenario, &paths);
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// Early data and the client's EndOfEarlyData and Finished arriving in one burst: when
+/// read_early_data completed the handshake before returning the data, the server's 0.5-RTT
+/// write was refused (EarlyDataAfterHandshake) and the client, expecting those 200 bytes
+/// plus the response, never finished (liveness).
+#[test]
+fn half_rtt_data_is_not_lost_when_the_client_finished_arrives_with_the_early_data() {
+    // Two inputs: 21% loss delays the early data until the Finished; and 9439 bytes of
+    // early data on a loss-free link, whose last segments come with the Finished.
+    let paths = scenario_regressions("half-rtt-data-lost");
     assert_eq!(paths.len(), 2);
     let (_, failures) = replay(SimTarget::Scenario, &paths);
     assert!(failures.is_empty(), "{}", failures.join("\n"));
