@@ -262,7 +262,23 @@ fn replay_fuzz_input(target: &str, input: &std::path::Path) -> Result<ExitCode, 
                 ExitCode::SUCCESS
             })
         }
-        None => Err(format!("unknown fuzz target {target:?}; {valid}")),
+        None => {
+            let (scenario, seed) = zerortt_sim::harness::describe(target, &bytes)
+                .ok_or_else(|| format!("unknown fuzz target {target:?}; {valid}"))?;
+            println!(
+                "# decoded {target} input: seed {seed}\n{}",
+                toml::to_string(&scenario).unwrap_or_default()
+            );
+            let (world, v) = run_one(&scenario, seed);
+            print!("{}", report::trace_text(&report::trace(&world)));
+            print_report(&world);
+            print_verdict(&v);
+            Ok(if v.violated() {
+                ExitCode::FAILURE
+            } else {
+                ExitCode::SUCCESS
+            })
+        }
     }
 }
 

@@ -153,11 +153,10 @@ fn half_rtt_data_is_not_lost_when_the_client_finished_arrives_with_the_early_dat
 }
 
 #[test]
-#[ignore = "bug: after a HelloRetryRequest the server's TCP delivers the three skipped early data records (16385 bytes, the whole skip budget) and the second ClientHello in one read; the server skips the early data but never processes the second ClientHello, nothing else happens and the 0-RTT connection hangs (liveness)"]
 fn a_second_client_hello_behind_skipped_early_data_is_processed() {
     let path = corpus_dir(SimTarget::Scenario)
         .join("regressions")
-        .join("known-bug-hrr-second-client-hello-not-processed-after-skipped-early-data");
+        .join("hrr-second-client-hello-not-processed-after-skipped-early-data");
     let (_, failures) = replay(SimTarget::Scenario, &[path]);
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
