@@ -340,12 +340,61 @@ impl Scenario {
                 ),
             );
         }
-        let total: usize = self.client.early_data_chunks.iter().sum();
+        let total = self
+            .client
+            .early_data_chunks
+            .iter()
+            .fold(0usize, |a, b| a.saturating_add(*b));
         if total > 1 << 20 || self.client.early_data_chunks.len() > 64 {
             return err(
                 "client.early_data_chunks",
                 "at most 64 chunks and 1 MiB in total".into(),
             );
+        }
+        if n.bandwidth_kbps > 100_000_000 {
+            return err(
+                "network.bandwidth_kbps",
+                format!(
+                    "{} is out of range; valid: 0 (unlimited) to 100000000",
+                    n.bandwidth_kbps
+                ),
+            );
+        }
+        if self.server.ticket_age_tolerance_ms > 86_400_000 {
+            return err(
+                "server.ticket_age_tolerance_ms",
+                "valid: 0 to 86400000 (one day)".into(),
+            );
+        }
+        let e = &self.explore;
+        for (field, r) in [
+            ("explore.latency_ms", e.latency_ms),
+            ("explore.jitter_ms", e.jitter_ms),
+        ] {
+            if let Some([lo, hi]) = r {
+                if !(0.0..=60_000.0).contains(&lo) || !(lo..=60_000.0).contains(&hi) {
+                    return err(
+                        field,
+                        "valid: [low, high] with 0 <= low <= high <= 60000".into(),
+                    );
+                }
+            }
+        }
+        if let Some([lo, hi]) = e.loss {
+            if !(0.0..=0.9).contains(&lo) || !(lo..=0.9).contains(&hi) {
+                return err(
+                    "explore.loss",
+                    "valid: [low, high] with 0 <= low <= high <= 0.9".into(),
+                );
+            }
+        }
+        if let Some([lo, hi]) = e.early_data_bytes {
+            if lo > hi || hi > 1 << 20 {
+                return err(
+                    "explore.early_data_bytes",
+                    "valid: [low, high] with low <= high <= 1048576".into(),
+                );
+            }
         }
         if self.client.request_bytes > 1 << 20 {
             return err("client.request_bytes", "at most 1 MiB".into());

@@ -272,3 +272,31 @@ fn bytes_tcp_delivered_beyond_the_tls_record_buffer_are_processed_without_anothe
     let (_, v) = run_one(&s, 2289784023574035876);
     assert!(!v.violated(), "{:?}", v.findings);
 }
+
+#[test]
+fn absurd_numbers_in_a_scenario_file_are_refused_with_the_field_not_a_panic() {
+    for (text, field) in [
+        (
+            "[client]\nearly_data_chunks = [9223372036854775807, 9223372036854775807, 9223372036854775807]\n",
+            "client.early_data_chunks",
+        ),
+        (
+            "[network]\nbandwidth_kbps = 9223372036854775807\n",
+            "network.bandwidth_kbps",
+        ),
+        ("[network]\nlatency_ms = nan\n", "network.latency_ms"),
+        ("[network]\njitter_ms = inf\n", "network.jitter_ms"),
+        (
+            "[explore]\nearly_data_bytes = [0, 99999999999]\n",
+            "explore.early_data_bytes",
+        ),
+        ("[explore]\nloss = [0.5, 0.1]\n", "explore.loss"),
+        (
+            "[server]\nticket_age_tolerance_ms = 9223372036854775807\n",
+            "server.ticket_age_tolerance_ms",
+        ),
+    ] {
+        let e = Scenario::from_toml(text, "x.toml").unwrap_err();
+        assert!(e.to_string().contains(field), "{text}: {e}");
+    }
+}

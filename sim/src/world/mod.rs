@@ -332,7 +332,7 @@ impl World {
         let n = &self.scenario.network;
         let mut l = LinkConfig::with_latency(ms(n.latency_ms));
         l.jitter = ms(n.jitter_ms);
-        l.bandwidth_bps = (n.bandwidth_kbps > 0).then_some(n.bandwidth_kbps * 1000);
+        l.bandwidth_bps = (n.bandwidth_kbps > 0).then_some(n.bandwidth_kbps.saturating_mul(1000));
         l.loss_probability = n.loss;
         l.duplicate_probability = n.duplicate;
         l.mtu_bytes = n.mtu;
