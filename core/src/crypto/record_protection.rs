@@ -99,14 +99,50 @@ pub fn record_nonce(
     nonce
 }
 
-/// Protects outgoing records under one traffic secret. A new secret (next epoch,
-/// KeyUpdate) needs a new encrypter, which starts again at sequence number 0.
-pub struct RecordEncrypter {
+/// What both directions hold: the keys of one traffic secret and the sequence number.
+struct Direction {
     keys: TrafficKeys,
     key: aead::LessSafeKey,
     /// `None` once 2^64 - 1 has been used: the number may not wrap (RFC 9846 section 5.3).
     next_seq: Option<u64>,
 }
+
+impl Direction {
+    fn new(keys: TrafficKeys) -> Result<Self, Error> {
+        Ok(Self {
+            key: keys.less_safe_key()?,
+            keys,
+            next_seq: Some(0),
+        })
+    }
+
+    /// The number the next record uses, without using it up.
+    fn seq(&self) -> Result<u64, Error> {
+        self.next_seq
+            .ok_or(Error::Internal("record sequence number would wrap"))
+    }
+
+    /// Uses up `seq` (the number [`Direction::seq`] returned).
+    fn advance(&mut self, seq: u64) {
+        self.next_seq = seq.checked_add(1);
+    }
+
+    /// The per-record nonce (RFC 9846 section 5.3).
+    fn nonce(&self, seq: u64) -> aead::Nonce {
+        aead::Nonce::assume_unique_for_key(record_nonce(&self.keys.iv, seq))
+    }
+
+    fn debug(&self, name: &str, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct(name)
+            .field("aead", &self.keys.aead)
+            .field("next_seq", &self.next_seq)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Protects outgoing records under one traffic secret. A new secret (next epoch,
+/// KeyUpdate) needs a new encrypter, which starts again at sequence number 0.
+pub struct RecordEncrypter(Direction);
 
 impl RecordEncrypter {
     /// An encrypter for the suite's AEAD keyed from `secret`.
@@ -116,16 +152,12 @@ impl RecordEncrypter {
 
     /// An encrypter from already derived keys.
     pub fn from_keys(keys: TrafficKeys) -> Result<Self, Error> {
-        Ok(Self {
-            key: keys.less_safe_key()?,
-            keys,
-            next_seq: Some(0),
-        })
+        Direction::new(keys).map(Self)
     }
 
     /// The sequence number the next record will use, or `None` once they are used up.
     pub fn next_sequence_number(&self) -> Option<u64> {
-        self.next_seq
+        self.0.next_seq
     }
 
     /// Builds one complete protected record: header `17 03 03 len`, then the AEAD output of
@@ -149,10 +181,8 @@ impl RecordEncrypter {
             .and_then(|n| n.checked_add(padding))
             .filter(|n| *n <= MAX_FRAGMENT_LEN + 1)
             .ok_or(Error::Internal("TLSInnerPlaintext over 2^14 + 1 bytes"))?;
-        let seq = self
-            .next_seq
-            .ok_or(Error::Internal("record sequence number would wrap"))?;
-        let record_len = inner_len + self.keys.aead.tag_len();
+        let seq = self.0.seq()?;
+        let record_len = inner_len + self.0.keys.aead.tag_len();
         let record_len_u16 =
             u16::try_from(record_len).map_err(|_| Error::Internal("record length over 2^16"))?;
 
@@ -166,32 +196,29 @@ impl RecordEncrypter {
         out.push(inner_type.get());
         out.resize(HEADER_LEN + inner_len, 0);
 
-        let nonce = aead::Nonce::assume_unique_for_key(record_nonce(&self.keys.iv, seq));
         let tag = self
+            .0
             .key
-            .seal_in_place_separate_tag(nonce, aead::Aad::from(header), &mut out[HEADER_LEN..])
+            .seal_in_place_separate_tag(
+                self.0.nonce(seq),
+                aead::Aad::from(header),
+                &mut out[HEADER_LEN..],
+            )
             .map_err(|_| Error::Internal("AEAD seal failed"))?;
         out.extend_from_slice(tag.as_ref());
-        self.next_seq = seq.checked_add(1);
+        self.0.advance(seq);
         Ok(out)
     }
 }
 
 impl fmt::Debug for RecordEncrypter {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("RecordEncrypter")
-            .field("aead", &self.keys.aead)
-            .field("next_seq", &self.next_seq)
-            .finish_non_exhaustive()
+        self.0.debug("RecordEncrypter", f)
     }
 }
 
 /// Opens incoming protected records under one traffic secret.
-pub struct RecordDecrypter {
-    keys: TrafficKeys,
-    key: aead::LessSafeKey,
-    next_seq: Option<u64>,
-}
+pub struct RecordDecrypter(Direction);
 
 impl RecordDecrypter {
     /// A decrypter for the suite's AEAD keyed from `secret`.
@@ -201,16 +228,12 @@ impl RecordDecrypter {
 
     /// A decrypter from already derived keys.
     pub fn from_keys(keys: TrafficKeys) -> Result<Self, Error> {
-        Ok(Self {
-            key: keys.less_safe_key()?,
-            keys,
-            next_seq: Some(0),
-        })
+        Direction::new(keys).map(Self)
     }
 
     /// The sequence number the next record is expected to carry.
     pub fn next_sequence_number(&self) -> Option<u64> {
-        self.next_seq
+        self.0.next_seq
     }
 
     /// Opens one record: `header` is the received 5-byte header exactly as it arrived (it
@@ -224,7 +247,8 @@ impl RecordDecrypter {
         header: &[u8; HEADER_LEN],
         payload: &[u8],
     ) -> Result<(ContentType, Vec<u8>), Error> {
-        let seq = self.take_seq()?;
+        let seq = self.0.seq()?;
+        self.0.advance(seq);
         let plain = self.open(seq, header, payload)?;
         unpad(plain)
     }
@@ -241,20 +265,10 @@ impl RecordDecrypter {
         header: &[u8; HEADER_LEN],
         payload: &[u8],
     ) -> Result<(ContentType, Vec<u8>), Error> {
-        let seq = self
-            .next_seq
-            .ok_or(Error::Internal("record sequence number would wrap"))?;
+        let seq = self.0.seq()?;
         let plain = self.open(seq, header, payload)?;
-        self.next_seq = seq.checked_add(1);
+        self.0.advance(seq);
         unpad(plain)
-    }
-
-    fn take_seq(&mut self) -> Result<u64, Error> {
-        let seq = self
-            .next_seq
-            .ok_or(Error::Internal("record sequence number would wrap"))?;
-        self.next_seq = seq.checked_add(1);
-        Ok(seq)
     }
 
     fn open(&self, seq: u64, header: &[u8; HEADER_LEN], payload: &[u8]) -> Result<Vec<u8>, Error> {
@@ -264,10 +278,10 @@ impl RecordDecrypter {
             return Err(InvalidMessage::RecordOverflow.into());
         }
         let mut buf = payload.to_vec();
-        let nonce = aead::Nonce::assume_unique_for_key(record_nonce(&self.keys.iv, seq));
         let plain_len = self
+            .0
             .key
-            .open_in_place(nonce, aead::Aad::from(*header), &mut buf)
+            .open_in_place(self.0.nonce(seq), aead::Aad::from(*header), &mut buf)
             .map_err(|_| Error::DecryptError)?
             .len();
         buf.truncate(plain_len);
@@ -277,10 +291,7 @@ impl RecordDecrypter {
 
 impl fmt::Debug for RecordDecrypter {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("RecordDecrypter")
-            .field("aead", &self.keys.aead)
-            .field("next_seq", &self.next_seq)
-            .finish_non_exhaustive()
+        self.0.debug("RecordDecrypter", f)
     }
 }
 
@@ -372,9 +383,10 @@ mod tests {
         let header = [0x17, 3, 3, 0, 20];
         let mut body = vec![0u8; 4];
         let tag = enc
+            .0
             .key
             .seal_in_place_separate_tag(
-                aead::Nonce::assume_unique_for_key(record_nonce(&enc.keys.iv, 0)),
+                aead::Nonce::assume_unique_for_key(record_nonce(&enc.0.keys.iv, 0)),
                 aead::Aad::from(header),
                 &mut body,
             )
@@ -409,9 +421,10 @@ mod tests {
         body.push(23);
         let header = [0x17, 3, 3, 0x40, 0x12];
         let tag = enc
+            .0
             .key
             .seal_in_place_separate_tag(
-                aead::Nonce::assume_unique_for_key(record_nonce(&enc.keys.iv, 0)),
+                aead::Nonce::assume_unique_for_key(record_nonce(&enc.0.keys.iv, 0)),
                 aead::Aad::from(header),
                 &mut body,
             )
@@ -479,8 +492,8 @@ mod tests {
     #[test]
     fn the_sequence_number_is_never_wrapped() {
         let (mut enc, mut dec) = pair(&TLS13_AES_128_GCM_SHA256);
-        enc.next_seq = Some(u64::MAX);
-        dec.next_seq = Some(u64::MAX);
+        enc.0.next_seq = Some(u64::MAX);
+        dec.0.next_seq = Some(u64::MAX);
         let rec = enc
             .encrypt(ContentType::ApplicationData, b"last", 0)
             .unwrap();
