@@ -227,6 +227,34 @@ fn scenarios() -> Vec<RecordScenario> {
             middlebox_compat: true,
             ..zero_rtt.clone()
         },
+        // An attacker's forged binder; a ClientHello past the freshness window.
+        RecordScenario {
+            forged_binder: true,
+            ..zero_rtt.clone()
+        },
+        RecordScenario {
+            late_client_hello: true,
+            ..zero_rtt.clone()
+        },
+        // Limits at their boundaries: early data one byte over recv_max_early_data, and
+        // rejected early data that overruns the skip budget.
+        RecordScenario {
+            recv_max_early_data: RECV_MAX_EARLY_DATA[2],
+            client_early_data: 1,
+            steps: vec![
+                Step::Forward(2),
+                Step::AppData {
+                    epoch: EpochChoice::Early,
+                    len: RECV_MAX_EARLY_DATA[2] as u16,
+                },
+            ],
+            ..zero_rtt.clone()
+        },
+        RecordScenario {
+            server_reads_early_data: false,
+            recv_max_early_data: RECV_MAX_EARLY_DATA[2],
+            ..zero_rtt.clone()
+        },
         // Structured records.
         with(vec![
             Step::Forward(2),

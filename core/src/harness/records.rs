@@ -35,8 +35,27 @@
 //!   MUST be ignored").
 //! - `early_data_status_agrees`: when both sides completed the handshake, both report the
 //!   same `early_data_status`.
+//! - `early_data_accepted_only_when_allowed`: the server never accepts early data when the
+//!   scenario's own knobs say it must not: a ticket or server max_early_data of 0, another
+//!   cipher suite or ALPN protocol than the session's, a HelloRetryRequest (RFC 9846
+//!   4.2.10), a ClientHello later than the freshness tolerance (RFC 9846 8.3), a forged
+//!   binder. This model is written from the scenario, not from the server's state.
+//! - `psk_binder_verified`: a ClientHello whose binder the harness forged never gets its
+//!   PSK accepted (RFC 9846 4.2.11: "If this value does not validate, the server MUST abort
+//!   the handshake").
+//! - `early_data_status_agrees` also: a client never reports `Accepted` unless the server
+//!   accepted (the man page: "SSL_EARLY_DATA_ACCEPTED if the data was accepted by the
+//!   server").
+//! - `honest_handshake_completes`: when the steps only forward what each side sent, no
+//!   binder is forged and the early data fits recv_max_early_data, both sides complete the
+//!   handshake.
+//! - `single_use_ticket_consumed`: with anti-replay on, a resumption removes the ticket
+//!   from the server's session cache (SSL_read_early_data(3), REPLAY PROTECTION).
+//! - `skip_budget_enforced`: a server that skipped more rejected early data than
+//!   recv_max_early_data does not carry on (the budget rule in `conn/record_layer.rs`).
 
 use super::HarnessRng;
+use crate::codec::Codec;
 use crate::conn::config::{ClientConfig, HelloRetryPolicy, ServerConfig};
 use crate::conn::events::KeyEpoch;
 use crate::crypto::key_schedule::{next_application_traffic_secret, Secret};
@@ -46,6 +65,7 @@ use crate::crypto::suites::{self, HashAlgorithm, Tls13CipherSuite, ALL_CIPHER_SU
 use crate::error::Error;
 use crate::identity::{test_identity, CertifiedKey};
 use crate::msgs::enums::{AlertDescription, ContentType, HandshakeType};
+use crate::msgs::handshake::{HandshakeMessage, HandshakePayload};
 use crate::msgs::record::{MAX_FRAGMENT_LEN, RECORD_HEADER_LEN};
 use crate::tickets::session::{ClientSession, ServerSessionValue};
 use crate::time::Timestamp;
@@ -76,6 +96,9 @@ pub const SERVER_MAX_EARLY_DATA: [u32; 4] = [16384, 0, 100, 1];
 
 /// The server's `recv_max_early_data` choices (`SSL_CTX_set_recv_max_early_data`).
 pub const RECV_MAX_EARLY_DATA: [u32; 5] = [16384, 0, 100, 16, 65536];
+
+/// How far past the freshness tolerance a `late_client_hello` arrives.
+pub const LATE_BY_MORE_THAN_TOLERANCE: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// Most steps decoded from one input.
 pub const MAX_STEPS: usize = 64;
@@ -191,6 +214,13 @@ pub struct RecordScenario {
     pub hrr: bool,
     /// The client uses middlebox compatibility mode (ChangeCipherSpec records).
     pub middlebox_compat: bool,
+    /// The server's clock runs the freshness tolerance plus [`LATE_BY_MORE_THAN_TOLERANCE`]
+    /// ahead of the client's: the ClientHello looks delayed past the window, like a late
+    /// replay, so the server must reject early data (RFC 9846 8.3).
+    pub late_client_hello: bool,
+    /// The harness flips the last bit of every ClientHello's last PSK binder on the wire:
+    /// an attacker who knows a ticket's identity but not its PSK.
+    pub forged_binder: bool,
     /// ALPN configuration.
     pub alpn: AlpnChoice,
     /// Index into [`ALL_CIPHER_SUITES`] of the suite the server negotiates.
@@ -351,7 +381,9 @@ fn index_of<T: PartialEq>(table: &[T], v: &T) -> u8 {
 
 impl RecordScenario {
     /// Decodes any bytes into a scenario (total: missing bytes read as zero). Layout: one
-    /// byte each for session, max_early_data, recv_max_early_data, flags and suite; a u16
+    /// byte each for session, max_early_data, recv_max_early_data, flags (bits: no_anti_replay,
+    /// hrr, middlebox_compat, alpn (two), !server_reads_early_data, late_client_hello,
+    /// forged_binder) and suite; a u16
     /// for the client's first early write; then steps, one opcode byte plus arguments.
     pub fn from_bytes(data: &[u8]) -> Self {
         let mut src = ByteSource { data, at: 0 };
@@ -374,6 +406,8 @@ impl RecordScenario {
             no_anti_replay: flags & 1 != 0,
             hrr: flags & 2 != 0,
             middlebox_compat: flags & 4 != 0,
+            late_client_hello: flags & 0x40 != 0,
+            forged_binder: flags & 0x80 != 0,
             alpn: match (flags >> 3) % 4 {
                 1 => AlpnChoice::Same,
                 2 => AlpnChoice::Other,
@@ -403,6 +437,8 @@ impl RecordScenario {
             AlpnChoice::Other => 2,
         } << 3;
         flags |= u8::from(!self.server_reads_early_data) << 5;
+        flags |= u8::from(self.late_client_hello) << 6;
+        flags |= u8::from(self.forged_binder) << 7;
         let mut out = vec![
             u8::try_from(session).unwrap_or(0),
             index_of(&SERVER_MAX_EARLY_DATA, &self.max_early_data),
@@ -698,7 +734,15 @@ fn dummy_encrypter() -> Option<RecordEncrypter> {
 struct Run {
     target: Side,
     scenario: RecordScenario,
+    /// The client's clock, and the server's (later with `late_client_hello`).
     now: Timestamp,
+    server_now: Timestamp,
+    /// ClientHellos whose binder the harness forged so far.
+    forged_hellos: usize,
+    /// The server emitted EarlyDataAccepted.
+    server_accepted_early_data: bool,
+    /// The server's configuration (its session cache holds the run's ticket).
+    server_config: Arc<ServerConfig>,
     client: Connection,
     server: Connection,
     negotiated: &'static Tls13CipherSuite,
@@ -810,6 +854,12 @@ impl Run {
         if scenario.hrr {
             sc.hello_retry = HelloRetryPolicy::AlwaysWithCookie;
         }
+        let server_now = match scenario.late_client_hello {
+            true => now
+                .saturating_add(sc.ticket_age_tolerance)
+                .saturating_add(LATE_BY_MORE_THAN_TOLERANCE),
+            false => now,
+        };
         if let Some(s) = session {
             if let Ok(mut cache) = sc.session_cache.lock() {
                 let _evicted = cache.insert(s.client.ticket.clone(), s.server.clone(), now);
@@ -829,11 +879,16 @@ impl Run {
             session.map(|s| s.client.clone()),
             Box::new(HarnessRng::new(1)),
         );
-        let server = Connection::server(Arc::new(sc), Box::new(HarnessRng::new(2)));
+        let server_config = Arc::new(sc);
+        let server = Connection::server(server_config.clone(), Box::new(HarnessRng::new(2)));
         Self {
             target,
             scenario,
             now,
+            server_now,
+            forged_hellos: 0,
+            server_accepted_early_data: false,
+            server_config,
             client,
             server,
             negotiated,
@@ -883,6 +938,88 @@ impl Run {
             .and_then(|i| fixture().sessions.get(i))
             .map_or(0, |s| s.server.max_early_data);
         session_max.min(self.scenario.recv_max_early_data) as usize
+    }
+
+    /// Why the scenario forbids accepting early data, if it does: the rules of
+    /// SSL_read_early_data(3) and RFC 9846 4.2.10 / 8.3 applied to the knobs alone.
+    fn early_data_forbidden(&self) -> Option<String> {
+        let Some(session) = self
+            .scenario
+            .session
+            .and_then(|i| fixture().sessions.get(i))
+        else {
+            return Some("no session was offered".into());
+        };
+        let session_alpn = session.server.alpn.as_deref();
+        let negotiated_alpn: Option<&[u8]> = match self.scenario.alpn {
+            AlpnChoice::Off => None,
+            AlpnChoice::Same => Some(ALPN_H2),
+            AlpnChoice::Other => Some(b"http/1.1"),
+        };
+        let rules = [
+            (
+                session.server.max_early_data == 0,
+                "the ticket's max_early_data is 0",
+            ),
+            (
+                self.scenario.max_early_data == 0,
+                "the server's max_early_data is 0",
+            ),
+            (
+                session.server.suite != self.negotiated.suite,
+                "the negotiated cipher suite is not the session's (RFC 9846 4.2.10)",
+            ),
+            (
+                session_alpn != negotiated_alpn,
+                "the negotiated ALPN protocol is not the session's (RFC 9846 4.2.10)",
+            ),
+            (
+                self.scenario.hrr,
+                "it sent a HelloRetryRequest (RFC 9846 4.2.10)",
+            ),
+            (
+                self.scenario.late_client_hello,
+                "the ClientHello came later than the ticket age tolerance (RFC 9846 8.3)",
+            ),
+            (self.forged_hellos > 0, "the PSK binder was forged"),
+        ];
+        rules
+            .iter()
+            .find(|(broken, _)| *broken)
+            .map(|(_, why)| (*why).to_string())
+    }
+
+    /// Single-use tickets: the server has max_early_data > 0 and no SSL_OP_NO_ANTI_REPLAY.
+    fn anti_replay(&self) -> bool {
+        self.scenario.max_early_data > 0 && !self.scenario.no_anti_replay
+    }
+
+    /// The session cache still holds the run's ticket.
+    fn ticket_still_cached(&self) -> bool {
+        let Some(session) = self
+            .scenario
+            .session
+            .and_then(|i| fixture().sessions.get(i))
+        else {
+            return false;
+        };
+        self.server_config
+            .session_cache
+            .lock()
+            .is_ok_and(|c| c.contains(&session.client.ticket, self.server_now))
+    }
+
+    /// The run only forwarded records (no steps but `Forward`), forged nothing, and sent no
+    /// more early data than recv_max_early_data (more is a legitimate abort: "too much early
+    /// data", or the skip budget).
+    fn honest_exchange(&self) -> bool {
+        let early = usize::from(self.scenario.client_early_data).min(self.session_max());
+        self.scenario
+            .steps
+            .iter()
+            .all(|s| matches!(s, Step::Forward(_)))
+            && !self.scenario.forged_binder
+            && early <= self.scenario.recv_max_early_data as usize
     }
 
     fn session_max(&self) -> usize {
@@ -1192,7 +1329,35 @@ impl Run {
         self.record_events(side, events);
         let mut out = Vec::new();
         self.conn(side).write_tls(&mut out);
+        if side == Side::Client && self.scenario.forged_binder {
+            let mut forged = Vec::with_capacity(out.len());
+            for mut wire in split_records(&out) {
+                self.forge_binder(&mut wire);
+                forged.extend_from_slice(&wire);
+            }
+            out = forged;
+        }
         self.to_peer.extend_from_slice(&out);
+    }
+
+    /// With `forged_binder`, flips the last bit of `wire` if it is a record holding exactly
+    /// one ClientHello that offers PSKs: that is the last byte of its last binder (RFC 9846
+    /// 4.2.11: pre_shared_key is the last extension, binders its last field).
+    fn forge_binder(&mut self, wire: &mut [u8]) {
+        if !self.scenario.forged_binder || wire.first() != Some(&ContentType::Handshake.get()) {
+            return;
+        }
+        let offers_psk = matches!(
+            wire.get(RECORD_HEADER_LEN..).map(HandshakeMessage::read_bytes),
+            Some(Ok(HandshakeMessage {
+                payload: HandshakePayload::ClientHello(ch),
+                ..
+            })) if ch.psk_offer().is_some()
+        );
+        if let Some(last) = wire.last_mut().filter(|_| offers_psk) {
+            *last ^= 0x01;
+            self.forged_hellos += 1;
+        }
     }
 
     /// Takes the peer's events (learning its secrets) and splits its output into decrypted
@@ -1211,8 +1376,11 @@ impl Run {
         self.record_events(side, events);
         let mut out = Vec::new();
         self.conn(side).write_tls(&mut out);
-        for wire in split_records(&out) {
+        for mut wire in split_records(&out) {
             let epoch = epochs.pop_front().unwrap_or(KeyEpoch::Plaintext);
+            if side == Side::Client && epoch == KeyEpoch::Plaintext {
+                self.forge_binder(&mut wire);
+            }
             let record = self.open_peer_record(epoch, wire);
             if record.epoch == KeyEpoch::Plaintext
                 && record.typ == ContentType::Handshake
@@ -1293,6 +1461,13 @@ impl Run {
                     }
                 }
                 (Event::EarlyDataAccepted { limit }, Side::Server) => {
+                    self.server_accepted_early_data = true;
+                    if let Some(why) = self.early_data_forbidden() {
+                        self.violate(format!(
+                            "oracle early_data_accepted_only_when_allowed: the server accepted \
+                             early data although {why}"
+                        ));
+                    }
                     let max = self.server_limit();
                     if *limit as usize > max {
                         self.violate(format!(
@@ -1320,6 +1495,39 @@ impl Run {
                         self.close_cutoff[i] = Some(self.app_received[i]);
                     }
                 }
+                (
+                    Event::PskAccepted {
+                        external: false, ..
+                    },
+                    Side::Server,
+                ) if self.anti_replay() && self.ticket_still_cached() => {
+                    self.violate(
+                        "oracle single_use_ticket_consumed: the server resumed with anti-replay \
+                         on and the ticket is still in its session cache (SSL_read_early_data(3): \
+                         \"If it exists then the resumption is allowed and the session is \
+                         removed from the cache\")"
+                            .into(),
+                    );
+                }
+                (Event::PskAccepted { .. }, Side::Server) if self.forged_hellos > 0 => {
+                    self.violate(format!(
+                        "oracle psk_binder_verified: the server accepted a PSK from a \
+                         ClientHello whose binder was forged ({} forged so far; RFC 9846 \
+                         4.2.11: \"If this value does not validate, the server MUST abort the \
+                         handshake\")",
+                        self.forged_hellos
+                    ));
+                }
+                (Event::EarlyDataSkipped { budget_used, .. }, Side::Server)
+                    if *budget_used > self.scenario.recv_max_early_data as usize
+                        && self.server.error().is_none() =>
+                {
+                    self.violate(format!(
+                        "oracle skip_budget_enforced: the server skipped {budget_used} bytes of \
+                         rejected early data, over recv_max_early_data {}, and carried on",
+                        self.scenario.recv_max_early_data
+                    ));
+                }
                 (Event::EarlyDataWritten { total, .. }, Side::Client) => {
                     let max = self.session_max();
                     if *total > max {
@@ -1346,7 +1554,10 @@ impl Run {
     /// As [`Run::call`]; with `log` false a plain success is left out of the trace (the
     /// peer's automatic processing after every step).
     fn call_logged(&mut self, side: Side, call: AppCall, log: bool) -> bool {
-        let now = self.now;
+        let now = match side {
+            Side::Client => self.now,
+            Side::Server => self.server_now,
+        };
         let before = self.sticky[side_index(side)].clone();
         // One read buffer per run, not per call.
         let mut buf = std::mem::take(&mut self.read_buf);
@@ -1542,6 +1753,25 @@ impl Run {
                 self.server_limit()
             ));
         }
+        if self.client.early_data_status() == EarlyDataStatus::Accepted
+            && !self.server_accepted_early_data
+        {
+            self.violate(
+                "oracle early_data_status_agrees: the client reports Accepted but the server \
+                 never accepted early data"
+                    .into(),
+            );
+        }
+        if self.honest_exchange()
+            && !(self.client.is_init_finished() && self.server.is_init_finished())
+        {
+            self.violate(format!(
+                "oracle honest_handshake_completes: every record was forwarded as sent, yet \
+                 the handshake did not complete (client error {:?}, server error {:?})",
+                self.client.error(),
+                self.server.error()
+            ));
+        }
         if self.client.is_init_finished() && self.server.is_init_finished() {
             let (c, s) = (
                 self.client.early_data_status(),
@@ -1594,6 +1824,8 @@ mod tests {
             no_anti_replay: true,
             hrr: true,
             middlebox_compat: true,
+            late_client_hello: true,
+            forged_binder: true,
             alpn: AlpnChoice::Other,
             suite: 2,
             client_early_data: 300,
@@ -1629,6 +1861,120 @@ mod tests {
             client_early_data: 100,
             steps,
             ..RecordScenario::default()
+        }
+    }
+
+    #[test]
+    fn a_forged_binder_makes_the_server_abort_before_choosing_the_psk() {
+        for target in [Side::Server, Side::Client] {
+            let s = RecordScenario {
+                forged_binder: true,
+                ..zero_rtt(vec![])
+            };
+            let report = trace_records(target, &s.to_bytes());
+            assert_eq!(report.violation, None, "{report}");
+            assert_eq!(
+                report.server_error,
+                Some(Error::PeerMisbehaved(
+                    crate::error::PeerMisbehaved::IncorrectBinder
+                )),
+                "{report}"
+            );
+            assert!(!report
+                .events(Side::Server)
+                .any(|e| matches!(e, Event::PskAccepted { .. })));
+        }
+    }
+
+    #[test]
+    fn a_client_hello_later_than_the_tolerance_resumes_without_early_data() {
+        let s = RecordScenario {
+            late_client_hello: true,
+            ..zero_rtt(vec![])
+        };
+        let report = server_records(&s.to_bytes());
+        assert!(report.client_finished && report.server_finished, "{report}");
+        assert_eq!(report.server_status, EarlyDataStatus::Rejected, "{report}");
+        assert_eq!(report.early_data_read, 0);
+    }
+
+    #[test]
+    fn the_acceptance_model_names_each_knob_that_forbids_early_data() {
+        let cases = [
+            (RecordScenario::default(), None),
+            (
+                RecordScenario {
+                    session: None,
+                    ..RecordScenario::default()
+                },
+                Some("no session"),
+            ),
+            (
+                RecordScenario {
+                    session: Some(2),
+                    ..RecordScenario::default()
+                },
+                Some("ticket's max_early_data is 0"),
+            ),
+            (
+                RecordScenario {
+                    max_early_data: 0,
+                    ..RecordScenario::default()
+                },
+                Some("server's max_early_data is 0"),
+            ),
+            (
+                RecordScenario {
+                    suite: 1,
+                    ..RecordScenario::default()
+                },
+                Some("cipher suite"),
+            ),
+            (
+                RecordScenario {
+                    session: Some(3),
+                    alpn: AlpnChoice::Other,
+                    ..RecordScenario::default()
+                },
+                Some("ALPN"),
+            ),
+            (
+                RecordScenario {
+                    alpn: AlpnChoice::Same,
+                    ..RecordScenario::default()
+                },
+                Some("ALPN"),
+            ),
+            (
+                RecordScenario {
+                    session: Some(3),
+                    alpn: AlpnChoice::Same,
+                    ..RecordScenario::default()
+                },
+                None,
+            ),
+            (
+                RecordScenario {
+                    hrr: true,
+                    ..RecordScenario::default()
+                },
+                Some("HelloRetryRequest"),
+            ),
+            (
+                RecordScenario {
+                    late_client_hello: true,
+                    ..RecordScenario::default()
+                },
+                Some("tolerance"),
+            ),
+        ];
+        for (scenario, want) in cases {
+            let got = Run::new(Side::Server, scenario.clone()).early_data_forbidden();
+            match (want, &got) {
+                (None, None) => {}
+                (Some(w), Some(g)) if g.contains(w) => {}
+                _ => panic!("{scenario:?}: want {want:?}, got {got:?}"),
+            }
         }
     }
 
