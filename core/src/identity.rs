@@ -119,6 +119,7 @@ impl CertifiedKey {
 /// The private keys are public. Use these for tests, simulations and experiments only.
 pub mod test_identity {
     use super::CertifiedKey;
+    use std::sync::OnceLock;
 
     /// The DNS names both server certificates are valid for (subjectAltName).
     pub const SERVER_NAMES: [&str; 2] = ["localhost", "zerortt.test"];
@@ -135,16 +136,27 @@ pub mod test_identity {
     }
 
     /// The server identity with an Ed25519 key (CertificateVerify scheme `ed25519`).
+    /// Loaded and checked once per process, as a server loads its key once: loading signs
+    /// and verifies a probe, which would otherwise cost every simulated server a signature.
     pub fn ed25519() -> CertifiedKey {
-        // Infallible for the shipped bytes; the test below pins that down.
-        CertifiedKey::from_der(vec![ED25519_CERT.to_vec()], ED25519_KEY)
-            .expect("the shipped Ed25519 test identity is valid")
+        static KEY: OnceLock<CertifiedKey> = OnceLock::new();
+        KEY.get_or_init(|| {
+            // Infallible for the shipped bytes; the test below pins that down.
+            CertifiedKey::from_der(vec![ED25519_CERT.to_vec()], ED25519_KEY)
+                .expect("the shipped Ed25519 test identity is valid")
+        })
+        .clone()
     }
 
-    /// The server identity with an ECDSA P-256 key (scheme `ecdsa_secp256r1_sha256`).
+    /// The server identity with an ECDSA P-256 key (scheme `ecdsa_secp256r1_sha256`),
+    /// loaded once per process.
     pub fn ecdsa_p256() -> CertifiedKey {
-        CertifiedKey::from_der(vec![ECDSA_P256_CERT.to_vec()], ECDSA_P256_KEY)
-            .expect("the shipped ECDSA P-256 test identity is valid")
+        static KEY: OnceLock<CertifiedKey> = OnceLock::new();
+        KEY.get_or_init(|| {
+            CertifiedKey::from_der(vec![ECDSA_P256_CERT.to_vec()], ECDSA_P256_KEY)
+                .expect("the shipped ECDSA P-256 test identity is valid")
+        })
+        .clone()
     }
 
     #[cfg(test)]

@@ -2,6 +2,7 @@
 //! 4.5.1.3, path validation per RFC 5280 by `rustls-webpki`) and the CertificateVerify
 //! signature (section 4.5.2). The time is passed in; nothing here reads a clock.
 
+use crate::crypto::memo::PublicKeyMemo;
 use crate::msgs::enums::{AlertDescription, SignatureScheme};
 use crate::time::Timestamp;
 use pki_types::{CertificateDer, ServerName, SignatureVerificationAlgorithm, UnixTime};
@@ -160,6 +161,19 @@ pub fn verify_server_cert(
     server_name: &str,
     now: Timestamp,
 ) -> Result<(), CertError> {
+    verify_server_cert_memo(trust, chain, server_name, now, None)
+}
+
+/// [`verify_server_cert`], with the chain's signature checks answered by `memo` when the
+/// same signature verified before. Only signatures are memoized: validity periods, names,
+/// key usage and path building are checked on every call, at `now`.
+pub fn verify_server_cert_memo(
+    trust: &ServerTrust,
+    chain: &[Vec<u8>],
+    server_name: &str,
+    now: Timestamp,
+    memo: Option<&PublicKeyMemo>,
+) -> Result<(), CertError> {
     let Some((leaf, intermediates)) = chain.split_first() else {
         return Err(CertError::NoCertificate);
     };
@@ -168,7 +182,7 @@ pub fn verify_server_cert(
         ServerTrust::Pinned(pinned) if pinned == leaf => Ok(()),
         ServerTrust::Pinned(_) => Err(CertError::NotPinned),
         ServerTrust::Anchors(roots) => {
-            verify_against_anchors(roots, leaf, intermediates, server_name, now)
+            verify_against_anchors(roots, leaf, intermediates, server_name, now, memo)
         }
     }
 }
@@ -179,6 +193,7 @@ fn verify_against_anchors(
     intermediates: &[Vec<u8>],
     server_name: &str,
     now: Timestamp,
+    memo: Option<&PublicKeyMemo>,
 ) -> Result<(), CertError> {
     let name = ServerName::try_from(server_name)
         .map_err(|_| CertError::InvalidServerName(server_name.to_owned()))?;
@@ -202,11 +217,27 @@ fn verify_against_anchors(
         .collect();
     let time = UnixTime::since_unix_epoch(Duration::from_nanos(now.as_nanos()));
 
+    // Certificates in the chain may be signed with any algorithm webpki's ring backend
+    // knows (CAs still use RSA); only CertificateVerify is restricted.
+    let memoized: Vec<Memoized<'_>>;
+    let memoized_refs: Vec<&dyn SignatureVerificationAlgorithm>;
+    let algs = match memo {
+        Some(memo) => {
+            memoized = webpki::ALL_VERIFICATION_ALGS
+                .iter()
+                .map(|&inner| Memoized { inner, memo })
+                .collect();
+            memoized_refs = memoized
+                .iter()
+                .map(|m| m as &dyn SignatureVerificationAlgorithm)
+                .collect();
+            memoized_refs.as_slice()
+        }
+        None => webpki::ALL_VERIFICATION_ALGS,
+    };
     end_entity
         .verify_for_usage(
-            // Certificates in the chain may be signed with any algorithm webpki's ring
-            // backend knows (CAs still use RSA); only CertificateVerify is restricted.
-            webpki::ALL_VERIFICATION_ALGS,
+            algs,
             &anchors,
             &intermediates,
             time,
@@ -235,10 +266,30 @@ pub fn verify_certificate_verify(
     message: &[u8],
     signature: &[u8],
 ) -> Result<(), CertError> {
-    let alg: &dyn SignatureVerificationAlgorithm = match scheme {
+    verify_certificate_verify_memo(leaf_der, scheme, message, signature, None)
+}
+
+/// [`verify_certificate_verify`], answered by `memo` when the same signature verified
+/// before.
+pub fn verify_certificate_verify_memo(
+    leaf_der: &[u8],
+    scheme: SignatureScheme,
+    message: &[u8],
+    signature: &[u8],
+    memo: Option<&PublicKeyMemo>,
+) -> Result<(), CertError> {
+    let inner: &'static dyn SignatureVerificationAlgorithm = match scheme {
         SignatureScheme::Ed25519 => webpki::ring::ED25519,
         SignatureScheme::EcdsaSecp256r1Sha256 => webpki::ring::ECDSA_P256_SHA256,
         other => return Err(CertError::UnsupportedSignatureScheme(other)),
+    };
+    let memoized;
+    let alg: &dyn SignatureVerificationAlgorithm = match memo {
+        Some(memo) => {
+            memoized = Memoized { inner, memo };
+            &memoized
+        }
+        None => inner,
     };
     let leaf = CertificateDer::from(leaf_der);
     let end_entity = webpki::EndEntityCert::try_from(&leaf).map_err(CertError::from_webpki)?;
@@ -252,6 +303,43 @@ pub fn verify_certificate_verify(
             }
             other => CertError::from_webpki(other),
         })
+}
+
+/// A webpki signature algorithm whose successful verifications `memo` remembers (a pure
+/// function of algorithm, key, message and signature).
+#[derive(Debug)]
+struct Memoized<'a> {
+    inner: &'static dyn SignatureVerificationAlgorithm,
+    memo: &'a PublicKeyMemo,
+}
+
+impl SignatureVerificationAlgorithm for Memoized<'_> {
+    fn verify_signature(
+        &self,
+        public_key: &[u8],
+        message: &[u8],
+        signature: &[u8],
+    ) -> Result<(), pki_types::InvalidSignature> {
+        // Both identifiers: ecdsa-with-SHA256 alone names P-256 and P-384 algorithms.
+        let mut alg = self.inner.public_key_alg_id().as_ref().to_vec();
+        alg.extend_from_slice(self.inner.signature_alg_id().as_ref());
+        self.memo
+            .verified(&alg, public_key, message, signature, || {
+                self.inner.verify_signature(public_key, message, signature)
+            })
+    }
+
+    fn public_key_alg_id(&self) -> pki_types::AlgorithmIdentifier {
+        self.inner.public_key_alg_id()
+    }
+
+    fn signature_alg_id(&self) -> pki_types::AlgorithmIdentifier {
+        self.inner.signature_alg_id()
+    }
+
+    fn fips(&self) -> bool {
+        self.inner.fips()
+    }
 }
 
 #[cfg(test)]

@@ -22,9 +22,11 @@
 //! accepted replay in a replayable configuration is an `Expected` finding).
 
 use crate::catalog;
-use crate::explore::run_one;
-use crate::invariants::Severity;
+use crate::invariants::{self, Severity};
 use crate::scenario::{Expect, Replay, Scenario, Sharing};
+use crate::world::World;
+use std::sync::{Arc, OnceLock};
+use zerortt_core::crypto::memo::PublicKeyMemo;
 
 /// The targets, by the names used for `fuzz/fuzz_targets/<name>.rs` and `corpus/<name>/`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -93,18 +95,30 @@ pub fn check(s: &Scenario, seed: u64) {
     if s.validate("fuzz input").is_err() {
         return;
     }
-    let (_, verdict) = run_one(s, seed);
-    if let Some(f) = verdict
-        .findings
-        .iter()
-        .find(|f| f.severity == Severity::Violation)
-    {
+    // The invariants only: the trace text and its hash (`run_one`) cost a fuzzer about a
+    // tenth of its runs and nothing here reads them.
+    let world = World::run_memo(s, seed, memo());
+    let findings = invariants::check(&world);
+    if let Some(f) = findings.iter().find(|f| f.severity == Severity::Violation) {
         let text = toml::to_string(s).unwrap_or_else(|e| format!("(not TOML: {e}) {s:?}"));
         panic!(
             "oracle {}: {}\nseed {seed}\nscenario:\n{text}",
             f.invariant, f.detail
         );
     }
+}
+
+/// The process-wide [`PublicKeyMemo`] the harnesses run with: a fuzzer mutating the knobs
+/// of one seed repeats the same X25519 keys and signatures thousands of times, and a
+/// memoized result is the exact bytes the computation gives. `ZERORTT_PUBLIC_KEY_MEMO=off`
+/// computes everything every time (to measure the difference).
+pub fn memo() -> Option<Arc<PublicKeyMemo>> {
+    static MEMO: OnceLock<Option<Arc<PublicKeyMemo>>> = OnceLock::new();
+    MEMO.get_or_init(|| {
+        let off = std::env::var("ZERORTT_PUBLIC_KEY_MEMO").is_ok_and(|v| v == "off");
+        (!off).then(|| Arc::new(PublicKeyMemo::new()))
+    })
+    .clone()
 }
 
 /// A deterministic reader over the input at fixed offsets: past the end it yields zeros,
@@ -494,6 +508,21 @@ mod tests {
         for b in REPLAY_BASES {
             assert!(names.iter().any(|n| n == b), "{b}");
         }
+    }
+
+    #[test]
+    fn the_public_key_memo_changes_no_byte_of_any_catalog_trace() {
+        use crate::report;
+        let memo = Some(Arc::new(PublicKeyMemo::new()));
+        for s in catalog::all() {
+            let hash = |w: &World| report::trace_hash(&report::trace_text(&report::trace(w)));
+            let plain = hash(&World::run(&s, 7));
+            let cold = hash(&World::run_memo(&s, 7, memo.clone()));
+            let warm = hash(&World::run_memo(&s, 7, memo.clone()));
+            assert_eq!((cold, warm), (plain, plain), "{}", s.name);
+        }
+        let stats = memo.map(|m| m.stats()).unwrap_or_default();
+        assert!(stats.hits > 0 && stats.misses > 0, "{stats:?}");
     }
 
     #[test]

@@ -28,7 +28,7 @@ use crate::msgs::handshake::{
 };
 use crate::tickets::session::{ClientSession, PskKind};
 use crate::time::Timestamp;
-use crate::verify::{verify_certificate_verify, verify_server_cert};
+use crate::verify::{verify_certificate_verify_memo, verify_server_cert_memo};
 use std::sync::Arc;
 
 /// Where the client is in the handshake: one variant per expected message.
@@ -229,7 +229,10 @@ impl Connection {
             if c.config.middlebox_compat {
                 c.session_id = crate::rand::array::<32>(conn.rng.as_mut()).to_vec();
             }
-            c.key_share = Some(X25519KeyShare::generate(conn.rng.as_mut()));
+            c.key_share = Some(X25519KeyShare::generate_memo(
+                conn.rng.as_mut(),
+                c.config.public_key_memo.as_deref(),
+            ));
             c.early_data_offered = with_early_data;
             let raw = conn.client_hello(c, now)?;
             conn.events
@@ -412,12 +415,18 @@ impl Connection {
                     );
                 }
                 c.server_certs = cert.entries.into_iter().map(|e| e.cert_data).collect();
-                verify_server_cert(&c.config.trust, &c.server_certs, &c.server_name, now).map_err(
-                    |e| Error::Certificate {
-                        alert: e.alert(),
-                        reason: e.to_string(),
-                    },
-                )?;
+                let memo = c.config.public_key_memo.as_deref();
+                verify_server_cert_memo(
+                    &c.config.trust,
+                    &c.server_certs,
+                    &c.server_name,
+                    now,
+                    memo,
+                )
+                .map_err(|e| Error::Certificate {
+                    alert: e.alert(),
+                    reason: e.to_string(),
+                })?;
                 c.transcript()?.add(&raw);
                 c.expect = Expect::CertificateVerify;
             }
@@ -426,12 +435,12 @@ impl Connection {
                 let hash = c.transcript()?.current_hash();
                 let message = certificate_verify_message(true, hash.as_ref());
                 let leaf = c.server_certs.first().ok_or(Error::Internal("no leaf"))?;
-                verify_certificate_verify(leaf, cv.scheme, &message, &cv.signature).map_err(
-                    |e| Error::Certificate {
+                let memo = c.config.public_key_memo.as_deref();
+                verify_certificate_verify_memo(leaf, cv.scheme, &message, &cv.signature, memo)
+                    .map_err(|e| Error::Certificate {
                         alert: e.alert(),
                         reason: e.to_string(),
-                    },
-                )?;
+                    })?;
                 c.transcript()?.add(&raw);
                 c.expect = Expect::Finished;
             }
@@ -555,7 +564,7 @@ impl Connection {
             .key_share
             .as_ref()
             .ok_or(Error::Internal("no key share"))?
-            .agree(&share.payload)?;
+            .agree_memo(&share.payload, c.config.public_key_memo.as_deref())?;
         let offered_psk = c.psk_suite().is_some() && c.session.is_some();
         let psk = match sh.selected_psk_identity() {
             None => None,

@@ -3,6 +3,7 @@
 //! that a shared `Arc<ServerConfig>` can be adjusted while connections come and go; each new
 //! connection copies them, as `SSL_new` copies from its `SSL_CTX`.
 
+use crate::crypto::memo::PublicKeyMemo;
 use crate::crypto::suites::{Tls13CipherSuite, ALL_CIPHER_SUITES};
 use crate::identity::CertifiedKey;
 use crate::tickets::cache::{SessionCache, SessionStoreCallbacks};
@@ -97,6 +98,9 @@ pub struct ServerConfig {
     pub allow_early_data: Option<AllowEarlyData>,
     /// `SSL_CTX_set_psk_find_session_callback`.
     pub find_external_psk: Option<FindExternalPsk>,
+    /// Memoized X25519 and CertificateVerify signing results, for simulations that replay
+    /// the same keys many times ([`PublicKeyMemo`]; off by default, never with real keys).
+    pub public_key_memo: Option<Arc<PublicKeyMemo>>,
 }
 
 impl ServerConfig {
@@ -120,6 +124,7 @@ impl ServerConfig {
             hello_retry: HelloRetryPolicy::default(),
             allow_early_data: None,
             find_external_psk: None,
+            public_key_memo: None,
         }
     }
 
@@ -183,6 +188,9 @@ pub struct ClientConfig {
     /// `SSL_CTX_set_psk_use_session_callback`: an external PSK session to offer when no
     /// ticket is given.
     pub external_psk: Option<ClientSession>,
+    /// Memoized X25519 and signature verification results, for simulations that replay the
+    /// same keys many times ([`PublicKeyMemo`]; off by default, never with real keys).
+    pub public_key_memo: Option<Arc<PublicKeyMemo>>,
 }
 
 impl ClientConfig {
@@ -194,6 +202,7 @@ impl ClientConfig {
             alpn_protocols: Vec::new(),
             middlebox_compat: false,
             external_psk: None,
+            public_key_memo: None,
         }
     }
 }

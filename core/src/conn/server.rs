@@ -328,8 +328,9 @@ impl Connection {
         }
 
         // ServerHello.
-        let share = X25519KeyShare::generate(self.rng.as_mut());
-        let shared = share.agree(&peer_share)?;
+        let memo = s.config.public_key_memo.as_deref();
+        let share = X25519KeyShare::generate_memo(self.rng.as_mut(), memo);
+        let shared = share.agree_memo(&peer_share, memo)?;
         let mut exts = vec![
             ServerExtension::SupportedVersions(ProtocolVersion::Tls13),
             ServerExtension::KeyShare(KeyShareEntry {
@@ -441,7 +442,11 @@ impl Connection {
             )?;
             let hash = s.transcript()?.current_hash();
             let message = certificate_verify_message(true, hash.as_ref());
-            let signature = s.config.identity.key.sign(&message);
+            let key = &s.config.identity.key;
+            let signature = match &s.config.public_key_memo {
+                Some(memo) => memo.sign(key, &message),
+                None => key.sign(&message),
+            };
             let scheme = s.config.identity.key.scheme();
             self.server_send(
                 s,

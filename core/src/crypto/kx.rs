@@ -2,6 +2,7 @@
 //! key comes from the injected [`Random`] (or from a trace such as RFC 8448) and runs repeat
 //! byte for byte.
 
+use crate::crypto::memo::PublicKeyMemo;
 use crate::error::PeerMisbehaved;
 use crate::msgs::enums::NamedGroup;
 use crate::rand::{self, Random};
@@ -20,14 +21,36 @@ pub struct X25519KeyShare {
 impl X25519KeyShare {
     /// A fresh key pair whose private key is 32 bytes drawn from `rng`.
     pub fn generate(rng: &mut dyn Random) -> Self {
-        Self::from_private_bytes(rand::array(rng))
+        Self::generate_memo(rng, None)
+    }
+
+    /// [`X25519KeyShare::generate`], with the public key from `memo` when it has it.
+    pub fn generate_memo(rng: &mut dyn Random, memo: Option<&PublicKeyMemo>) -> Self {
+        Self::from_private_bytes_memo(rand::array(rng), memo)
     }
 
     /// The key pair of a given private key (clamped as RFC 7748 section 5 says).
     pub fn from_private_bytes(private: [u8; X25519_LEN]) -> Self {
-        let private = StaticSecret::from(private);
-        let public = PublicKey::from(&private);
-        Self { private, public }
+        Self::from_private_bytes_memo(private, None)
+    }
+
+    /// [`X25519KeyShare::from_private_bytes`], with the public key from `memo` when it has
+    /// it.
+    pub fn from_private_bytes_memo(
+        private: [u8; X25519_LEN],
+        memo: Option<&PublicKeyMemo>,
+    ) -> Self {
+        let secret = StaticSecret::from(private);
+        let public = match memo {
+            Some(m) => {
+                PublicKey::from(m.x25519_public(private, || PublicKey::from(&secret).to_bytes()))
+            }
+            None => PublicKey::from(&secret),
+        };
+        Self {
+            private: secret,
+            public,
+        }
     }
 
     /// The group, for the `key_share` entry.
@@ -46,17 +69,32 @@ impl X25519KeyShare {
     /// and abort if so" (RFC 9846 section 7.4.2, RFC 7748 section 6.1), with
     /// illegal_parameter.
     pub fn agree(&self, peer_public: &[u8]) -> Result<SharedSecret, PeerMisbehaved> {
+        self.agree_memo(peer_public, None)
+    }
+
+    /// [`X25519KeyShare::agree`], with the shared secret from `memo` when it has it.
+    pub fn agree_memo(
+        &self,
+        peer_public: &[u8],
+        memo: Option<&PublicKeyMemo>,
+    ) -> Result<SharedSecret, PeerMisbehaved> {
         let peer: [u8; X25519_LEN] = peer_public
             .try_into()
             .map_err(|_| PeerMisbehaved::IllegalParameter("x25519 key share is not 32 bytes"))?;
-        let shared = self.private.diffie_hellman(&PublicKey::from(peer));
-        // was_contributory() is the constant-time all-zero check.
-        if !shared.was_contributory() {
-            return Err(PeerMisbehaved::IllegalParameter(
+        let compute = || {
+            let shared = self.private.diffie_hellman(&PublicKey::from(peer));
+            // was_contributory() is the constant-time all-zero check.
+            shared.was_contributory().then(|| shared.to_bytes())
+        };
+        let shared = match memo {
+            Some(m) => m.x25519_shared(&self.private.to_bytes(), &peer, compute),
+            None => compute(),
+        };
+        shared
+            .map(SharedSecret)
+            .ok_or(PeerMisbehaved::IllegalParameter(
                 "x25519 shared secret is all zeros",
-            ));
-        }
-        Ok(SharedSecret(shared.to_bytes()))
+            ))
     }
 }
 

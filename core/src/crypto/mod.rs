@@ -5,6 +5,7 @@ pub mod hash;
 pub mod key_schedule;
 pub mod keylog;
 pub mod kx;
+pub mod memo;
 pub mod record_protection;
 pub mod sign;
 pub mod suites;

@@ -21,6 +21,7 @@ use std::time::Duration;
 use zerortt_core::conn::config::{
     AllowEarlyData, ClientConfig, HelloRetryPolicy, ServerConfig, TicketKind,
 };
+use zerortt_core::crypto::memo::PublicKeyMemo;
 use zerortt_core::crypto::suites;
 use zerortt_core::identity::test_identity;
 use zerortt_core::tickets::cache::SessionCache;
@@ -101,6 +102,8 @@ pub struct World {
     pub connections: Vec<Rc<RefCell<ConnRecord>>>,
     /// Per server: the allow-policy counter and such.
     shared: Rc<RefCell<Shared>>,
+    /// Memoized public-key results shared by every endpoint of the run, if asked for.
+    memo: Option<Arc<PublicKeyMemo>>,
 }
 
 struct Cluster {
@@ -111,12 +114,20 @@ struct Cluster {
 impl World {
     /// Builds and runs `scenario` with `seed` to completion.
     pub fn run(scenario: &Scenario, seed: u64) -> World {
+        Self::run_memo(scenario, seed, None)
+    }
+
+    /// [`World::run`] with every endpoint's X25519 and signature results memoized in
+    /// `memo` ([`PublicKeyMemo`]): the same trace, byte for byte, faster when runs repeat
+    /// keys (a fuzzer mutating knobs of one seed).
+    pub fn run_memo(scenario: &Scenario, seed: u64, memo: Option<Arc<PublicKeyMemo>>) -> World {
         let mut world = World {
             scenario: scenario.clone(),
             seed,
             fabric: Fabric::with_limits(seed, 1 << 16, 1 << 18),
             connections: Vec::new(),
             shared: Rc::new(RefCell::new(Shared::default())),
+            memo,
         };
         world.execute();
         world
@@ -222,6 +233,7 @@ impl World {
             &suites::TLS13_AES_128_GCM_SHA256,
             &suites::TLS13_CHACHA20_POLY1305_SHA256,
         ];
+        c.public_key_memo = self.memo.clone();
         c
     }
 
@@ -247,6 +259,7 @@ impl World {
         let mut configs = Vec::new();
         for index in 0..sc.count {
             let mut c = ServerConfig::new(test_identity::ed25519());
+            c.public_key_memo = self.memo.clone();
             c.set_max_early_data(sc.max_early_data);
             c.set_recv_max_early_data(sc.recv_max_early_data);
             c.set_no_anti_replay(sc.no_anti_replay);

@@ -1,0 +1,246 @@
+//! A memo of public-key results, for simulation sweeps and fuzzing.
+//!
+//! X25519 and signatures are most of a simulated handshake's cost, and a fuzzer that
+//! mutates one network knob at a time replays the same seed, hence the same private keys,
+//! peer keys and transcripts, thousands of times. Every operation memoized here is a pure
+//! function of its inputs (X25519 per RFC 7748, Ed25519 per RFC 8032, ECDSA with RFC 6979
+//! nonces, signature verification), so a hit returns exactly the bytes the computation
+//! would: traces stay byte-identical with the memo on or off, and every other part of the
+//! handshake (HKDF, AEAD, transcript, binders, Finished) is computed as always.
+//!
+//! Off unless a configuration opts in ([`crate::conn::config::ClientConfig::public_key_memo`],
+//! [`crate::conn::config::ServerConfig::public_key_memo`]). The memo holds private keys and
+//! shared secrets in memory: it is for simulations and tests with throwaway keys, never for
+//! a server holding real keys. Each table is bounded ([`PublicKeyMemo::ENTRIES_MAX`]) and is
+//! emptied when full, so memory stays bounded whatever the peer sends.
+
+use crate::crypto::kx::X25519_LEN;
+use crate::crypto::sign::SigningKey;
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Mutex;
+
+/// Key of a memoized entry: SHA-256 over the operation's inputs (each length-prefixed), so
+/// that large inputs (messages, transcripts) are not stored.
+type Digest = [u8; 32];
+
+/// Memoized X25519 and signature results (see the module documentation).
+#[derive(Debug, Default)]
+pub struct PublicKeyMemo {
+    x25519_public: Table<[u8; X25519_LEN], [u8; X25519_LEN]>,
+    x25519_shared: Table<Digest, Option<[u8; X25519_LEN]>>,
+    signatures: Table<Digest, Vec<u8>>,
+    verified: Table<Digest, ()>,
+    hits: AtomicU64,
+    misses: AtomicU64,
+}
+
+/// How often a memo answered from a table, and how often it computed.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct MemoStats {
+    /// Results served from the memo.
+    pub hits: u64,
+    /// Results computed (and then stored).
+    pub misses: u64,
+}
+
+impl MemoStats {
+    /// hits / (hits + misses), 0 when nothing was asked.
+    pub fn hit_rate(&self) -> f64 {
+        let all = self.hits.saturating_add(self.misses);
+        if all == 0 {
+            0.0
+        } else {
+            self.hits as f64 / all as f64
+        }
+    }
+}
+
+#[derive(Debug)]
+/// A BTreeMap, not a HashMap: `core` reads no OS randomness, not even for hash seeds.
+struct Table<K, V>(Mutex<BTreeMap<K, V>>);
+
+impl<K, V> Default for Table<K, V> {
+    fn default() -> Self {
+        Self(Mutex::new(BTreeMap::new()))
+    }
+}
+
+impl<K: Ord, V: Clone> Table<K, V> {
+    fn get(&self, k: &K) -> Option<V> {
+        self.0.lock().ok()?.get(k).cloned()
+    }
+
+    fn put(&self, k: K, v: V) {
+        if let Ok(mut map) = self.0.lock() {
+            // Emptied when full: results do not depend on what the memo holds, only the
+            // speed does, so the simplest bound is the right one.
+            if map.len() >= PublicKeyMemo::ENTRIES_MAX {
+                map.clear();
+            }
+            map.insert(k, v);
+        }
+    }
+}
+
+fn digest(label: &[u8], parts: &[&[u8]]) -> Digest {
+    let mut ctx = ring::digest::Context::new(&ring::digest::SHA256);
+    ctx.update(label);
+    for p in parts {
+        ctx.update(&(p.len() as u64).to_be_bytes());
+        ctx.update(p);
+    }
+    let mut out = [0u8; 32];
+    out.copy_from_slice(ctx.finish().as_ref());
+    out
+}
+
+impl PublicKeyMemo {
+    /// Most entries per table before it is emptied.
+    pub const ENTRIES_MAX: usize = 4096;
+
+    /// An empty memo.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Hits and misses so far.
+    pub fn stats(&self) -> MemoStats {
+        MemoStats {
+            hits: self.hits.load(Ordering::Relaxed),
+            misses: self.misses.load(Ordering::Relaxed),
+        }
+    }
+
+    fn lookup<K: Ord, V: Clone>(
+        &self,
+        table: &Table<K, V>,
+        key: K,
+        compute: impl FnOnce() -> V,
+    ) -> V {
+        if let Some(v) = table.get(&key) {
+            self.hits.fetch_add(1, Ordering::Relaxed);
+            return v;
+        }
+        self.misses.fetch_add(1, Ordering::Relaxed);
+        let v = compute();
+        table.put(key, v.clone());
+        v
+    }
+
+    /// The X25519 public key of (clamped) `private`.
+    pub(crate) fn x25519_public(
+        &self,
+        private: [u8; X25519_LEN],
+        compute: impl FnOnce() -> [u8; X25519_LEN],
+    ) -> [u8; X25519_LEN] {
+        self.lookup(&self.x25519_public, private, compute)
+    }
+
+    /// X25519(`private`, `peer`), or `None` for the all-zero (non-contributory) result.
+    pub(crate) fn x25519_shared(
+        &self,
+        private: &[u8; X25519_LEN],
+        peer: &[u8; X25519_LEN],
+        compute: impl FnOnce() -> Option<[u8; X25519_LEN]>,
+    ) -> Option<[u8; X25519_LEN]> {
+        let key = digest(b"x25519", &[private, peer]);
+        self.lookup(&self.x25519_shared, key, compute)
+    }
+
+    /// `key`'s deterministic signature of `message`.
+    pub fn sign(&self, key: &SigningKey, message: &[u8]) -> Vec<u8> {
+        let public = key.public_key();
+        let key_digest = digest(b"sign", &[&public, message]);
+        self.lookup(&self.signatures, key_digest, || key.sign(message))
+    }
+
+    /// Runs `verify` unless the same (algorithm, public key, message, signature) verified
+    /// before. Only successes are kept: a failure is computed again, so its error is exact.
+    pub fn verified<E>(
+        &self,
+        algorithm: &[u8],
+        public_key: &[u8],
+        message: &[u8],
+        signature: &[u8],
+        verify: impl FnOnce() -> Result<(), E>,
+    ) -> Result<(), E> {
+        let key = digest(b"verify", &[algorithm, public_key, message, signature]);
+        if self.verified.get(&key).is_some() {
+            self.hits.fetch_add(1, Ordering::Relaxed);
+            return Ok(());
+        }
+        self.misses.fetch_add(1, Ordering::Relaxed);
+        verify()?;
+        self.verified.put(key, ());
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::crypto::kx::X25519KeyShare;
+    use crate::identity::test_identity;
+
+    #[test]
+    fn memoized_x25519_gives_the_bytes_the_computation_gives() {
+        let memo = PublicKeyMemo::new();
+        let a = X25519KeyShare::from_private_bytes([1; 32]);
+        let b = X25519KeyShare::from_private_bytes([2; 32]);
+        for _ in 0..2 {
+            let am = X25519KeyShare::from_private_bytes_memo([1; 32], Some(&memo));
+            assert_eq!(am.public_key(), a.public_key());
+            let plain = a.agree(&b.public_key()).expect("contributory");
+            let memoized = am
+                .agree_memo(&b.public_key(), Some(&memo))
+                .expect("contributory");
+            assert_eq!(plain.as_bytes(), memoized.as_bytes());
+        }
+        assert_eq!(memo.stats(), MemoStats { hits: 2, misses: 2 });
+    }
+
+    #[test]
+    fn a_memoized_low_order_point_is_still_refused() {
+        let memo = PublicKeyMemo::new();
+        let a = X25519KeyShare::from_private_bytes_memo([1; 32], Some(&memo));
+        for _ in 0..2 {
+            assert!(a.agree_memo(&[0; 32], Some(&memo)).is_err());
+        }
+    }
+
+    #[test]
+    fn memoized_signatures_equal_fresh_ones_and_failed_verifications_are_not_kept() {
+        let memo = PublicKeyMemo::new();
+        let key = test_identity::ed25519().key;
+        let sig = memo.sign(&key, b"m");
+        assert_eq!(sig, key.sign(b"m"));
+        assert_eq!(memo.sign(&key, b"m"), sig);
+        let mut calls = 0;
+        for _ in 0..2 {
+            let r: Result<(), ()> = memo.verified(b"alg", b"pk", b"m", &sig, || {
+                calls += 1;
+                Err(())
+            });
+            assert!(r.is_err());
+        }
+        assert_eq!(calls, 2);
+        for _ in 0..2 {
+            let r: Result<(), ()> = memo.verified(b"alg", b"pk", b"m", &sig, || {
+                calls += 1;
+                Ok(())
+            });
+            assert!(r.is_ok());
+        }
+        assert_eq!(calls, 3);
+    }
+
+    #[test]
+    fn a_full_table_is_emptied_instead_of_growing() {
+        let t: Table<u32, ()> = Table::default();
+        for i in 0..(PublicKeyMemo::ENTRIES_MAX as u32 + 10) {
+            t.put(i, ());
+        }
+        assert!(t.0.lock().expect("not poisoned").len() <= PublicKeyMemo::ENTRIES_MAX);
+    }
+}
