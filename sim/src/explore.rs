@@ -32,6 +32,48 @@ impl Verdict {
     }
 }
 
+/// Latency range explore draws from when a scenario declares none.
+pub const DEFAULT_LATENCY_MS: [f64; 2] = [1.0, 100.0];
+/// Jitter range explore draws from when a scenario declares none.
+pub const DEFAULT_JITTER_MS: [f64; 2] = [0.0, 5.0];
+/// Loss range explore draws from when a scenario declares none.
+pub const DEFAULT_LOSS: [f64; 2] = [0.0, 0.05];
+
+/// True if `s` is `base` changed only where [`vary`] changes it and within the same ranges
+/// (latency, jitter and loss inside `[explore]` or the defaults; the early data total inside
+/// `early_data_bytes`, split evenly into 1-4 chunks), ignoring `[expect]`. A scenario's
+/// declared outcome is meant to hold across exactly these variations.
+pub fn within_explore_ranges(base: &Scenario, s: &Scenario) -> bool {
+    let e = &base.explore;
+    let inside = |v: f64, was: f64, r: [f64; 2]| v == was || (r[0]..=r[1]).contains(&v);
+    let n = &s.network;
+    let network_ok = inside(
+        n.latency_ms,
+        base.network.latency_ms,
+        e.latency_ms.unwrap_or(DEFAULT_LATENCY_MS),
+    ) && inside(
+        n.jitter_ms,
+        base.network.jitter_ms,
+        e.jitter_ms.unwrap_or(DEFAULT_JITTER_MS),
+    ) && inside(n.loss, base.network.loss, e.loss.unwrap_or(DEFAULT_LOSS));
+    let chunks = &s.client.early_data_chunks;
+    let chunks_ok = *chunks == base.client.early_data_chunks
+        || e.early_data_bytes.is_some_and(|[lo, hi]| {
+            let total: usize = chunks.iter().sum();
+            let (min, max) = (chunks.iter().min(), chunks.iter().max());
+            (1..=4).contains(&chunks.len())
+                && (lo..=hi).contains(&total)
+                && matches!((min, max), (Some(a), Some(b)) if b - a <= 1)
+        });
+    let mut rest = s.clone();
+    rest.network.latency_ms = base.network.latency_ms;
+    rest.network.jitter_ms = base.network.jitter_ms;
+    rest.network.loss = base.network.loss;
+    rest.client.early_data_chunks = base.client.early_data_chunks.clone();
+    rest.expect = base.expect.clone();
+    network_ok && chunks_ok && rest == *base
+}
+
 /// The scenario as a given seed of an explore run varies it.
 pub fn vary(base: &Scenario, seed: u64) -> Scenario {
     let mut s = base.clone();
@@ -41,14 +83,14 @@ pub fn vary(base: &Scenario, seed: u64) -> Scenario {
     let pick = |r: [f64; 2], u: f64| r[0] + (r[1] - r[0]) * u;
     // Swarm testing: each fault kind is on for about half of the seeds.
     let (loss_on, jitter_on) = (unit() < 0.5, unit() < 0.5);
-    let latency = e.latency_ms.unwrap_or([1.0, 100.0]);
+    let latency = e.latency_ms.unwrap_or(DEFAULT_LATENCY_MS);
     s.network.latency_ms = (pick(latency, unit()) * 1000.0).round() / 1000.0;
     if jitter_on {
         s.network.jitter_ms =
-            (pick(e.jitter_ms.unwrap_or([0.0, 5.0]), unit()) * 1000.0).round() / 1000.0;
+            (pick(e.jitter_ms.unwrap_or(DEFAULT_JITTER_MS), unit()) * 1000.0).round() / 1000.0;
     }
     if loss_on {
-        s.network.loss = pick(e.loss.unwrap_or([0.0, 0.05]), unit());
+        s.network.loss = pick(e.loss.unwrap_or(DEFAULT_LOSS), unit());
     }
     if let Some([lo, hi]) = e.early_data_bytes {
         let total = lo + ((hi.saturating_sub(lo)) as f64 * unit()) as usize;

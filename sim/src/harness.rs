@@ -17,11 +17,15 @@
 //! - [`scenario`]: a catalog scenario with network, TCP, server and client knobs.
 //! - [`replay`]: an attacker's schedule of replays against one of the replay scenarios.
 //!
-//! The catalog's `[expect]` is cleared: the declared outcome only holds for the catalog's
-//! own knobs. The other invariants already know which configurations promise what (an
-//! accepted replay in a replayable configuration is an `Expected` finding).
+//! The catalog's `[expect]` is kept only while the input varies the scenario the way
+//! `zerortt explore` does (network latency, jitter and loss and the early data total, inside
+//! the scenario's `[explore]` ranges): that is where the declared outcome is meant to hold.
+//! Any other knob clears it. The other invariants always apply and know which
+//! configurations promise what (an accepted replay in a replayable configuration is an
+//! `Expected` finding).
 
 use crate::catalog;
+use crate::explore::within_explore_ranges;
 use crate::invariants::{self, Severity};
 use crate::scenario::{Expect, Replay, Scenario, Sharing};
 use crate::world::World;
@@ -231,7 +235,8 @@ pub const SCENARIO_INPUT_LEN: usize = 39;
 /// to the limit (corpus/scenario/regressions/script-writes-past-session-max-early-data).
 pub fn decode_scenario(data: &[u8]) -> (Scenario, u64) {
     let mut src = ByteSource::new(data);
-    let mut s = base(&mut src, None);
+    let catalog = base(&mut src, None);
+    let mut s = catalog.clone();
     let n = &mut s.network;
     if let Some(v) = src.choice16(201) {
         n.latency_ms = v as f64;
@@ -311,7 +316,7 @@ pub fn decode_scenario(data: &[u8]) -> (Scenario, u64) {
     for r in &mut s.attack.replays {
         r.server = r.server.min(count - 1);
     }
-    (s, seed)
+    (with_expectations(s, &catalog), seed)
 }
 
 /// The base scenarios of the `replay` target.
@@ -346,7 +351,8 @@ pub const REPLAY_INPUT_LEN: usize = 8 + 3 * REPLAYS_MAX + 8;
 /// | 26-33 | seed, u64 big-endian | (always read) |
 pub fn decode_replay(data: &[u8]) -> (Scenario, u64) {
     let mut src = ByteSource::new(data);
-    let mut s = base(&mut src, Some(&REPLAY_BASES));
+    let catalog = base(&mut src, Some(&REPLAY_BASES));
+    let mut s = catalog.clone();
     if let Some(v) = src.choice8(3) {
         s.server.count = 1 + v;
     }
@@ -384,11 +390,22 @@ pub fn decode_replay(data: &[u8]) -> (Scenario, u64) {
             }
         }
     }
-    (s, src.u64())
+    let seed = src.u64();
+    (with_expectations(s, &catalog), seed)
 }
 
-/// Reads byte 0 and returns that catalog scenario (from `names` if given) with its
-/// `[expect]` cleared.
+/// `s` with the catalog's `[expect]` if it only differs from `catalog` the way `zerortt
+/// explore` varies it ([`within_explore_ranges`]: the declared outcome holds there), else
+/// with none.
+fn with_expectations(mut s: Scenario, catalog: &Scenario) -> Scenario {
+    s.expect = match within_explore_ranges(catalog, &s) {
+        true => catalog.expect.clone(),
+        false => Expect::default(),
+    };
+    s
+}
+
+/// Reads byte 0 and returns that catalog scenario (from `names` if given).
 fn base(src: &mut ByteSource<'_>, names: Option<&[&str]>) -> Scenario {
     // Parsed once per process: parsing 21 TOML files on every input would cost the fuzzer
     // a good share of its runs.
@@ -402,9 +419,7 @@ fn base(src: &mut ByteSource<'_>, names: Option<&[&str]>) -> Scenario {
         }
         None => all.get(b % all.len().max(1)),
     };
-    let mut s = found.cloned().unwrap_or_default();
-    s.expect = Expect::default();
-    s
+    found.cloned().unwrap_or_default()
 }
 
 /// A full-length `scenario` input for catalog scenario `base` (index into
@@ -447,15 +462,30 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_one_byte_input_is_the_catalog_scenario_without_its_expectations() {
+    fn a_one_byte_input_is_the_catalog_scenario_with_its_expectations() {
         let all = catalog::all();
         for (i, c) in all.iter().enumerate() {
             let (s, seed) = decode_scenario(&[i as u8]);
-            let mut want = c.clone();
-            want.expect = Expect::default();
-            assert_eq!(s, want);
+            assert_eq!(s, *c);
             assert_eq!(seed, 0);
         }
+    }
+
+    #[test]
+    fn expectations_survive_explore_style_variation_and_no_other_knob() {
+        let i = catalog::all()
+            .iter()
+            .position(|s| s.name == "accepted")
+            .expect("catalog scenario") as u8;
+        let mut latency = scenario_input(i, 1);
+        latency[2] = 51; // 50 ms, inside the default explore range
+        let (s, _) = decode_scenario(&latency);
+        assert_eq!(s.network.latency_ms, 50.0);
+        assert!(s.expect.status.is_some(), "{s:?}");
+        let mut nagle = scenario_input(i, 1);
+        nagle[9] = 1; // tcp.client_nodelay = true (the catalog has false)
+        let (s, _) = decode_scenario(&nagle);
+        assert_eq!(s.expect, Expect::default(), "{s:?}");
     }
 
     #[test]

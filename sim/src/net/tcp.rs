@@ -723,7 +723,11 @@ impl TcpSocket {
     /// buffer space may owe the peer a window update.
     pub fn recv(&mut self, out: &mut Vec<u8>) -> usize {
         let count = self.recv_buf.len();
-        out.extend(self.recv_buf.drain(..));
+        // Two slice copies, not a byte-at-a-time drain (a tenth of a fuzz run's time).
+        let (head, tail) = self.recv_buf.as_slices();
+        out.extend_from_slice(head);
+        out.extend_from_slice(tail);
+        self.recv_buf.clear();
         if count > 0 {
             self.maybe_window_update();
         }

@@ -21,6 +21,8 @@ use zerortt_core::{ApiMisuse, ConnError, Connection, EarlyDataStatus, Event, Rea
 pub const RESPONSE_BYTES: usize = 1000;
 /// Bound on application steps per fabric event (each consumes buffered input).
 const STEPS_PER_EVENT_MAX: usize = 64;
+/// Bytes each application reads per TLS call (one maximal record of plaintext).
+const READ_BUF_LEN: usize = 16 * 1024;
 
 /// Bytes of the server's 0.5-RTT response.
 pub const HALF_RTT_BYTES: usize = 200;
@@ -279,6 +281,7 @@ fn early_bytes(chunk: usize, len: usize) -> Vec<u8> {
 /// The scripted client.
 pub struct ClientApp {
     tls: Connection,
+    read_buf: Vec<u8>,
     log: ConnLog,
     pump: Pump,
     shared: Rc<RefCell<Shared>>,
@@ -311,6 +314,7 @@ impl ClientApp {
             };
         Self {
             tls,
+            read_buf: Vec::new(),
             log,
             pump: Pump::new(),
             shared,
@@ -341,6 +345,15 @@ impl ClientApp {
     }
 
     fn step(&mut self, ctx: &mut AppCtx<'_>) -> Result<(), ConnError> {
+        // One read buffer per application, not a zeroed 16 KiB allocation per wake-up.
+        let mut buf = std::mem::take(&mut self.read_buf);
+        buf.resize(READ_BUF_LEN, 0);
+        let r = self.step_with(ctx, &mut buf);
+        self.read_buf = buf;
+        r
+    }
+
+    fn step_with(&mut self, ctx: &mut AppCtx<'_>, buf: &mut [u8]) -> Result<(), ConnError> {
         let now = ctx.now();
         let ts = timestamp(now);
         // Early data chunks at their scheduled times.
@@ -390,11 +403,10 @@ impl ClientApp {
             self.next_chunk_at = (self.chunk_index < self.chunks.len() && !self.early_stopped)
                 .then(|| now.saturating_add(super::ms(self.scenario.client.chunk_interval_ms)));
         }
-        let mut buf = vec![0u8; 16 * 1024];
         if self.next_chunk_at.is_some() {
             // Still in the early phase: reading is allowed and processes the server's flight.
             self.pump.feed(&mut self.tls);
-            match self.tls.read(&mut buf, ts) {
+            match self.tls.read(&mut *buf, ts) {
                 Ok(n) => self.got_response(now, n),
                 Err(ConnError::WantRead) => {}
                 Err(ConnError::Misuse(m)) => self
@@ -433,7 +445,7 @@ impl ClientApp {
         // Bounded: each read drains buffered plaintext.
         for _ in 0..64 {
             self.pump.feed(&mut self.tls);
-            match self.tls.read(&mut buf, ts) {
+            match self.tls.read(&mut *buf, ts) {
                 Ok(n) => self.got_response(now, n),
                 Err(ConnError::WantRead) | Err(ConnError::Closed) => break,
                 Err(ConnError::Misuse(m)) => {
@@ -514,6 +526,7 @@ impl Application for ClientApp {
 /// data), then complete the handshake, read the request, respond.
 pub struct ServerApp {
     tls: Connection,
+    read_buf: Vec<u8>,
     log: ConnLog,
     pump: Pump,
     shared: Rc<RefCell<Shared>>,
@@ -545,6 +558,7 @@ impl ServerApp {
     ) -> Self {
         Self {
             tls,
+            read_buf: Vec::new(),
             log,
             pump: Pump::new(),
             shared,
@@ -576,13 +590,21 @@ impl ServerApp {
     }
 
     fn step(&mut self, ctx: &mut AppCtx<'_>) -> Result<(), ConnError> {
+        // One read buffer per application, not a zeroed 16 KiB allocation per wake-up.
+        let mut buf = std::mem::take(&mut self.read_buf);
+        buf.resize(READ_BUF_LEN, 0);
+        let r = self.step_with(ctx, &mut buf);
+        self.read_buf = buf;
+        r
+    }
+
+    fn step_with(&mut self, ctx: &mut AppCtx<'_>, buf: &mut [u8]) -> Result<(), ConnError> {
         let now = ctx.now();
         let ts = timestamp(now);
-        let mut buf = vec![0u8; 16 * 1024];
         if self.phase == ServerPhase::ReadingEarlyData {
             for _ in 0..1024 {
                 self.pump.feed(&mut self.tls);
-                match self.tls.read_early_data(&mut buf, ts) {
+                match self.tls.read_early_data(&mut *buf, ts) {
                     Ok(ReadEarlyData::Success(n)) => {
                         self.log
                             .record
@@ -627,7 +649,7 @@ impl ServerApp {
         if self.phase == ServerPhase::Request {
             for _ in 0..64 {
                 self.pump.feed(&mut self.tls);
-                match self.tls.read(&mut buf, ts) {
+                match self.tls.read(&mut *buf, ts) {
                     Ok(n) => self.request_len += n,
                     Err(ConnError::WantRead) | Err(ConnError::Closed) => break,
                     Err(e) => return Err(e),
