@@ -606,9 +606,12 @@ impl std::fmt::Debug for Connection {
 
 /// Moves up to `buf.len()` bytes out of `q`.
 fn take_into(q: &mut VecDeque<u8>, buf: &mut [u8]) -> usize {
+    // Slice copies, not a byte loop: this runs for every byte the application reads.
     let n = q.len().min(buf.len());
-    for (dst, src) in buf.iter_mut().zip(q.drain(..n)) {
-        *dst = src;
-    }
+    let (front, back) = q.as_slices();
+    let a = front.len().min(n);
+    buf[..a].copy_from_slice(&front[..a]);
+    buf[a..n].copy_from_slice(&back[..n - a]);
+    q.drain(..n);
     n
 }

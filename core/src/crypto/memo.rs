@@ -11,8 +11,9 @@
 //! Off unless a configuration opts in ([`crate::conn::config::ClientConfig::public_key_memo`],
 //! [`crate::conn::config::ServerConfig::public_key_memo`]). The memo holds private keys and
 //! shared secrets in memory: it is for simulations and tests with throwaway keys, never for
-//! a server holding real keys. Each table is bounded ([`PublicKeyMemo::ENTRIES_MAX`]) and is
-//! emptied when full, so memory stays bounded whatever the peer sends.
+//! a server holding real keys. Each table is bounded ([`PublicKeyMemo::ENTRIES_MAX`]): when
+//! full, the half least recently used is dropped, so memory stays bounded whatever the peer
+//! sends.
 
 use crate::crypto::kx::X25519_LEN;
 use crate::crypto::sign::SigningKey;
@@ -56,30 +57,62 @@ impl MemoStats {
     }
 }
 
+/// Two generations of BTreeMap (not HashMap: `core` reads no OS randomness, not even for
+/// hash seeds). When the current generation is full it becomes the previous one and the
+/// old previous one is dropped; a hit in the previous generation moves back to the
+/// current one. So a fuzzer's hot seeds stay memoized while a stream of one-off seeds
+/// passes through, and the table never holds more than [`PublicKeyMemo::ENTRIES_MAX`].
 #[derive(Debug)]
-/// A BTreeMap, not a HashMap: `core` reads no OS randomness, not even for hash seeds.
-struct Table<K, V>(Mutex<BTreeMap<K, V>>);
+struct Table<K, V>(Mutex<Generations<K, V>>);
+
+#[derive(Debug)]
+struct Generations<K, V> {
+    current: BTreeMap<K, V>,
+    previous: BTreeMap<K, V>,
+}
 
 impl<K, V> Default for Table<K, V> {
     fn default() -> Self {
-        Self(Mutex::new(BTreeMap::new()))
+        Self(Mutex::new(Generations {
+            current: BTreeMap::new(),
+            previous: BTreeMap::new(),
+        }))
     }
 }
 
 impl<K: Ord, V: Clone> Table<K, V> {
     fn get(&self, k: &K) -> Option<V> {
-        self.0.lock().ok()?.get(k).cloned()
+        let mut g = self.0.lock().ok()?;
+        if let Some(v) = g.current.get(k) {
+            return Some(v.clone());
+        }
+        let (k, v) = g.previous.remove_entry(k)?;
+        g.insert(k, v.clone());
+        Some(v)
     }
 
     fn put(&self, k: K, v: V) {
-        if let Ok(mut map) = self.0.lock() {
-            // Emptied when full: results do not depend on what the memo holds, only the
-            // speed does, so the simplest bound is the right one.
-            if map.len() >= PublicKeyMemo::ENTRIES_MAX {
-                map.clear();
-            }
-            map.insert(k, v);
+        if let Ok(mut g) = self.0.lock() {
+            g.insert(k, v);
         }
+    }
+
+    #[cfg(test)]
+    fn len(&self) -> usize {
+        self.0
+            .lock()
+            .map(|g| g.current.len() + g.previous.len())
+            .unwrap_or(0)
+    }
+}
+
+impl<K: Ord, V> Generations<K, V> {
+    fn insert(&mut self, k: K, v: V) {
+        // Results do not depend on what the memo holds, only the speed does.
+        if self.current.len() >= PublicKeyMemo::ENTRIES_MAX / 2 {
+            self.previous = std::mem::take(&mut self.current);
+        }
+        self.current.insert(k, v);
     }
 }
 
@@ -96,8 +129,8 @@ fn digest(label: &[u8], parts: &[&[u8]]) -> Digest {
 }
 
 impl PublicKeyMemo {
-    /// Most entries per table before it is emptied.
-    pub const ENTRIES_MAX: usize = 4096;
+    /// Most entries per table (both generations together).
+    pub const ENTRIES_MAX: usize = 8192;
 
     /// An empty memo.
     pub fn new() -> Self {
@@ -236,11 +269,26 @@ mod tests {
     }
 
     #[test]
-    fn a_full_table_is_emptied_instead_of_growing() {
+    fn a_full_table_drops_its_old_generation_instead_of_growing() {
         let t: Table<u32, ()> = Table::default();
-        for i in 0..(PublicKeyMemo::ENTRIES_MAX as u32 + 10) {
+        let max = PublicKeyMemo::ENTRIES_MAX as u32;
+        for i in 0..(3 * max) {
             t.put(i, ());
+            assert!(t.len() <= PublicKeyMemo::ENTRIES_MAX);
         }
-        assert!(t.0.lock().expect("not poisoned").len() <= PublicKeyMemo::ENTRIES_MAX);
+        assert!(t.get(&0).is_none(), "the oldest entries are dropped");
+        assert!(t.get(&(3 * max - 1)).is_some(), "the newest are kept");
+    }
+
+    #[test]
+    fn an_entry_in_use_survives_a_stream_of_one_off_entries() {
+        let t: Table<u32, u32> = Table::default();
+        t.put(u32::MAX, 7);
+        for i in 0..(4 * PublicKeyMemo::ENTRIES_MAX as u32) {
+            t.put(i, i);
+            if i % 64 == 0 {
+                assert_eq!(t.get(&u32::MAX), Some(7), "after {i} one-off entries");
+            }
+        }
     }
 }
