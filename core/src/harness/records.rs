@@ -741,6 +741,10 @@ struct Run {
     forged_hellos: usize,
     /// The server emitted EarlyDataAccepted.
     server_accepted_early_data: bool,
+    /// The harness sent the server an EndOfEarlyData with a body, and had not yet forwarded
+    /// the client's own (for `malformed_end_of_early_data_refused`).
+    malformed_eoed_sent: bool,
+    honest_eoed_forwarded: bool,
     /// The server's configuration (its session cache holds the run's ticket).
     server_config: Arc<ServerConfig>,
     client: Connection,
@@ -888,6 +892,8 @@ impl Run {
             server_now,
             forged_hellos: 0,
             server_accepted_early_data: false,
+            malformed_eoed_sent: false,
+            honest_eoed_forwarded: false,
             server_config,
             client,
             server,
@@ -1107,6 +1113,9 @@ impl Run {
                 self.send_protected(epoch, ContentType::ApplicationData, content, "made-up");
             }
             Step::EndOfEarlyData { body_len } => {
+                if self.target == Side::Server && *body_len > 0 && !self.honest_eoed_forwarded {
+                    self.malformed_eoed_sent = true;
+                }
                 let mut content = vec![HandshakeType::EndOfEarlyData.get(), 0, 0, *body_len];
                 content.resize(4 + usize::from(*body_len), 0);
                 let epoch = match self.target {
@@ -1221,6 +1230,11 @@ impl Run {
         let Some(r) = self.pending.pop_front() else {
             return;
         };
+        if r.typ == ContentType::Handshake
+            && r.content.first() == Some(&HandshakeType::EndOfEarlyData.get())
+        {
+            self.honest_eoed_forwarded = true;
+        }
         if r.epoch == KeyEpoch::Plaintext {
             self.deliver(
                 r.wire,
@@ -1459,6 +1473,16 @@ impl Run {
                         self.early_received_total
                         ));
                     }
+                }
+                (Event::HandshakeReceived(HandshakeType::EndOfEarlyData), Side::Server)
+                    if self.malformed_eoed_sent && !self.honest_eoed_forwarded =>
+                {
+                    self.violate(
+                        "oracle malformed_end_of_early_data_refused: the server took an \
+                         EndOfEarlyData with a body before the client sent its own (RFC 9846 \
+                         4.6: `struct {} EndOfEarlyData;`, a body is a decode_error)"
+                            .into(),
+                    );
                 }
                 (Event::EarlyDataAccepted { limit }, Side::Server) => {
                     self.server_accepted_early_data = true;
@@ -2127,6 +2151,21 @@ mod tests {
             }],
         );
         assert!(violated(run, "early_data_within_limit"));
+    }
+
+    #[test]
+    fn a_server_taking_an_end_of_early_data_with_a_body_violates_the_malformed_oracle() {
+        let eoed = || vec![Event::HandshakeReceived(HandshakeType::EndOfEarlyData)];
+        let mut run = run_for_oracles();
+        run.step(&Step::EndOfEarlyData { body_len: 3 });
+        run.record_events(Side::Server, eoed());
+        assert!(violated(run, "malformed_end_of_early_data_refused"));
+        // The client's own EndOfEarlyData, forwarded first, is the one the server took.
+        let mut run = run_for_oracles();
+        run.honest_eoed_forwarded = true;
+        run.step(&Step::EndOfEarlyData { body_len: 3 });
+        run.record_events(Side::Server, eoed());
+        assert_eq!(run.violation, None);
     }
 
     #[test]
