@@ -741,8 +741,8 @@ struct Run {
     forged_hellos: usize,
     /// The server emitted EarlyDataAccepted.
     server_accepted_early_data: bool,
-    /// The harness sent the server an EndOfEarlyData with a body, and had not yet forwarded
-    /// the client's own (for `malformed_end_of_early_data_refused`).
+    /// The harness sent the server an EndOfEarlyData with a body / forwarded the client's
+    /// own (`malformed_end_of_early_data_refused` holds until the latter).
     malformed_eoed_sent: bool,
     honest_eoed_forwarded: bool,
     /// The server's configuration (its session cache holds the run's ticket).
@@ -1113,7 +1113,7 @@ impl Run {
                 self.send_protected(epoch, ContentType::ApplicationData, content, "made-up");
             }
             Step::EndOfEarlyData { body_len } => {
-                if self.target == Side::Server && *body_len > 0 && !self.honest_eoed_forwarded {
+                if self.target == Side::Server && *body_len > 0 {
                     self.malformed_eoed_sent = true;
                 }
                 let mut content = vec![HandshakeType::EndOfEarlyData.get(), 0, 0, *body_len];
