@@ -7,82 +7,17 @@
 //! here and replayed by an `#[ignore = "bug: ..."]` test below; once the bug is fixed, drop
 //! the prefix (and the ignore).
 
-use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
+use zerortt_core::harness::corpus::{corpus_dir, files_in, replay_corpus, replay_files};
 use zerortt_core::harness::Target;
 
-fn corpus_dir(target: Target) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("..")
-        .join("corpus")
-        .join(target.name())
-}
-
-/// Regular files directly in `dir`, sorted; none if it does not exist.
-fn files_in(dir: &Path) -> Vec<PathBuf> {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return Vec::new();
-    };
-    let mut files: Vec<PathBuf> = entries
-        .filter_map(Result::ok)
-        .map(|e| e.path())
-        .filter(|p| p.is_file())
-        .filter(|p| p.extension().is_none_or(|e| e != "md"))
-        .collect();
-    files.sort();
-    files
-}
-
-fn is_known_bug(path: &Path) -> bool {
-    path.file_name()
-        .and_then(|n| n.to_str())
-        .is_some_and(|n| n.starts_with("known-bug-"))
-}
-
-/// Runs each file through the target's harness; returns (files run, failures).
-fn replay(target: Target, files: &[PathBuf]) -> (usize, Vec<String>) {
-    let mut failures = Vec::new();
-    for path in files {
-        let data = std::fs::read(path).expect("read a corpus file");
-        let outcome = catch_unwind(AssertUnwindSafe(|| target.run(&data)));
-        if let Err(panic) = outcome {
-            let msg = panic
-                .downcast_ref::<String>()
-                .cloned()
-                .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
-                .unwrap_or_default();
-            failures.push(format!(
-                "{}: {msg}\n  replay: cargo fuzz run {} {}",
-                path.display(),
-                target.name(),
-                path.display()
-            ));
-        }
-    }
-    (files.len(), failures)
-}
-
 fn replay_target(target: Target) {
-    let dir = corpus_dir(target);
-    let seeds = files_in(&dir);
-    assert!(
-        !seeds.is_empty(),
-        "no seeds in {}: run `cargo run -p zerortt-core --example gen_corpus`",
-        dir.display()
-    );
-    let regressions: Vec<PathBuf> = files_in(&dir.join("regressions"))
-        .into_iter()
-        .filter(|p| !is_known_bug(p))
-        .collect();
-    let all: Vec<PathBuf> = seeds.into_iter().chain(regressions).collect();
-    let (n, failures) = replay(target, &all);
-    assert!(
-        failures.is_empty(),
-        "{} of {n} {} inputs fail:\n{}",
-        failures.len(),
-        target.name(),
-        failures.join("\n")
-    );
+    let regenerate = "cargo run -p zerortt-core --example gen_corpus";
+    replay_corpus(target.name(), regenerate, |data| target.run(data));
+}
+
+fn replay(target: Target, files: &[PathBuf]) -> Vec<String> {
+    replay_files(target.name(), files, |data| target.run(data))
 }
 
 #[test]
@@ -101,8 +36,8 @@ fn every_client_records_corpus_file_passes_the_client_oracles() {
 }
 
 fn replay_regression(target: Target, name: &str) {
-    let path = corpus_dir(target).join("regressions").join(name);
-    let (_, failures) = replay(target, &[path]);
+    let path = corpus_dir(target.name()).join("regressions").join(name);
+    let failures = replay(target, &[path]);
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
 
@@ -125,7 +60,7 @@ fn the_seed_corpora_reach_accepted_rejected_and_failed_handshakes() {
     let mut accepted = false;
     let mut rejected = false;
     let mut aborted = false;
-    for path in files_in(&corpus_dir(Target::ServerRecords)) {
+    for path in files_in(&corpus_dir(Target::ServerRecords.name())) {
         let data = std::fs::read(&path).expect("read a corpus file");
         let report = zerortt_core::harness::server_records(&data);
         let done = report.client_finished && report.server_finished;

@@ -8,81 +8,17 @@
 //! here and replayed by an `#[ignore = "bug: ..."]` test below; once the bug is fixed, drop
 //! the prefix (and the ignore).
 
-use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
+use zerortt_core::harness::corpus::{corpus_dir, files_in, replay_corpus, replay_files};
 use zerortt_sim::harness::SimTarget;
 
-fn corpus_dir(target: SimTarget) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("..")
-        .join("corpus")
-        .join(target.name())
-}
-
-/// Regular files directly in `dir`, sorted; none if it does not exist.
-fn files_in(dir: &Path) -> Vec<PathBuf> {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return Vec::new();
-    };
-    let mut files: Vec<PathBuf> = entries
-        .filter_map(Result::ok)
-        .map(|e| e.path())
-        .filter(|p| p.is_file())
-        .filter(|p| p.extension().is_none_or(|e| e != "md"))
-        .collect();
-    files.sort();
-    files
-}
-
-fn is_known_bug(path: &Path) -> bool {
-    path.file_name()
-        .and_then(|n| n.to_str())
-        .is_some_and(|n| n.starts_with("known-bug-"))
-}
-
-/// Runs each file through the target's harness; returns (files run, failures).
-fn replay(target: SimTarget, files: &[PathBuf]) -> (usize, Vec<String>) {
-    let mut failures = Vec::new();
-    for path in files {
-        let data = std::fs::read(path).expect("read a corpus file");
-        if let Err(panic) = catch_unwind(AssertUnwindSafe(|| target.run(&data))) {
-            let msg = panic
-                .downcast_ref::<String>()
-                .cloned()
-                .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
-                .unwrap_or_default();
-            failures.push(format!(
-                "{}: {msg}\n  replay: cargo fuzz run {} {}",
-                path.display(),
-                target.name(),
-                path.display()
-            ));
-        }
-    }
-    (files.len(), failures)
-}
-
 fn replay_target(target: SimTarget) {
-    let dir = corpus_dir(target);
-    let seeds = files_in(&dir);
-    assert!(
-        !seeds.is_empty(),
-        "no seeds in {}: run `cargo run -p zerortt-sim --example gen_sim_corpus`",
-        dir.display()
-    );
-    let regressions: Vec<PathBuf> = files_in(&dir.join("regressions"))
-        .into_iter()
-        .filter(|p| !is_known_bug(p))
-        .collect();
-    let all: Vec<PathBuf> = seeds.into_iter().chain(regressions).collect();
-    let (n, failures) = replay(target, &all);
-    assert!(
-        failures.is_empty(),
-        "{} of {n} {} inputs fail:\n{}",
-        failures.len(),
-        target.name(),
-        failures.join("\n")
-    );
+    let regenerate = "cargo run -p zerortt-sim --example gen_sim_corpus";
+    replay_corpus(target.name(), regenerate, |data| target.run(data));
+}
+
+fn replay(target: SimTarget, files: &[PathBuf]) -> Vec<String> {
+    replay_files(target.name(), files, |data| target.run(data))
 }
 
 #[test]
@@ -98,7 +34,7 @@ fn every_replay_corpus_file_runs_without_an_invariant_violation() {
 #[test]
 fn the_scenario_seeds_cover_every_catalog_scenario() {
     // One seed per catalog scenario is what starts the fuzzer everywhere the catalog goes.
-    let mut names: Vec<String> = files_in(&corpus_dir(SimTarget::Scenario))
+    let mut names: Vec<String> = files_in(&corpus_dir(SimTarget::Scenario.name()))
         .iter()
         .map(|p| {
             let data = std::fs::read(p).expect("read a corpus file");
@@ -114,7 +50,7 @@ fn the_scenario_seeds_cover_every_catalog_scenario() {
 
 /// The regression inputs in `corpus/scenario/regressions/` whose names start with `prefix`.
 fn scenario_regressions(prefix: &str) -> Vec<PathBuf> {
-    files_in(&corpus_dir(SimTarget::Scenario).join("regressions"))
+    files_in(&corpus_dir(SimTarget::Scenario.name()).join("regressions"))
         .into_iter()
         .filter(|p| {
             p.file_name()
@@ -134,7 +70,7 @@ fn a_client_script_over_the_session_limit_is_not_an_api_contract_violation() {
     let (s, _) = SimTarget::Scenario.decode(&data);
     assert_eq!(s.client.early_data_chunks, vec![500]);
     assert_eq!(s.server.max_early_data, 100);
-    let (_, failures) = replay(SimTarget::Scenario, &paths);
+    let failures = replay(SimTarget::Scenario, &paths);
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
 
@@ -148,15 +84,15 @@ fn half_rtt_data_is_not_lost_when_the_client_finished_arrives_with_the_early_dat
     // early data on a loss-free link, whose last segments come with the Finished.
     let paths = scenario_regressions("half-rtt-data-lost");
     assert_eq!(paths.len(), 2);
-    let (_, failures) = replay(SimTarget::Scenario, &paths);
+    let failures = replay(SimTarget::Scenario, &paths);
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
 
 #[test]
 fn a_second_client_hello_behind_skipped_early_data_is_processed() {
-    let path = corpus_dir(SimTarget::Scenario)
+    let path = corpus_dir(SimTarget::Scenario.name())
         .join("regressions")
         .join("hrr-second-client-hello-not-processed-after-skipped-early-data");
-    let (_, failures) = replay(SimTarget::Scenario, &[path]);
+    let failures = replay(SimTarget::Scenario, &[path]);
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }

@@ -18,6 +18,7 @@
 //!   [`HarnessReport`] holds the typed events of both sides for a trace.
 
 pub mod codec;
+pub mod corpus;
 pub mod records;
 
 pub use self::codec::codec;
