@@ -12,9 +12,9 @@ pub enum KeyEpoch {
     Plaintext,
     /// client_early_traffic_secret (0-RTT).
     Early,
-    /// [sender]_handshake_traffic_secret.
+    /// \[sender\]_handshake_traffic_secret.
     Handshake,
-    /// [sender]_application_traffic_secret_N.
+    /// \[sender\]_application_traffic_secret_N.
     Application,
 }
 

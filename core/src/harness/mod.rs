@@ -9,7 +9,7 @@
 //! pass. Invalid inputs are not failures: every input decodes to *some* test case.
 //!
 //! Targets (stable names, typed on the command line as in `cargo fuzz run codec`):
-//! - [`codec`]: the bytes go into every wire decoder; whatever decodes must re-encode to the
+//! - [`codec()`]: the bytes go into every wire decoder; whatever decodes must re-encode to the
 //!   identical bytes, and decode again to the same value.
 //! - [`server_records`] / [`client_records`]: the bytes decode (with a small deterministic
 //!   byte reader, no `arbitrary` feature needed) into a [`RecordScenario`]: a configuration
@@ -33,7 +33,7 @@ use crate::rand::Random;
 /// `corpus/<name>/`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Target {
-    /// [`codec`].
+    /// [`codec()`].
     Codec,
     /// [`server_records`].
     ServerRecords,
