@@ -14,7 +14,7 @@ use wire::{move_bytes, wire_records};
 use zerortt_core::codec::Codec;
 use zerortt_core::conn::events::EarlyDataRejectReason;
 use zerortt_core::time::Timestamp;
-use zerortt_core::{ConnError, Connection, EarlyDataStatus, Event, ReadEarlyData};
+use zerortt_core::{ConnError, EarlyDataStatus, Event, ReadEarlyData};
 
 const NOW: Timestamp = Timestamp::SIM_EPOCH;
 
