@@ -25,14 +25,6 @@ pub enum ServerTrust {
     InsecureAcceptAny,
 }
 
-impl ServerTrust {
-    /// Trust the shipped test CA ([`crate::identity::test_identity::ca_cert_der`]), which
-    /// issued both shipped test server certificates.
-    pub fn test_ca() -> Self {
-        Self::Anchors(vec![crate::identity::test_identity::ca_cert_der().to_vec()])
-    }
-}
-
 /// Why the server's certificate or CertificateVerify was refused.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
@@ -256,6 +248,18 @@ fn verify_against_anchors(
         })
 }
 
+/// Whether the end-entity certificate `leaf_der` names `server_name` (a DNS name or an IP
+/// address in its subjectAltName). A certificate or name that does not parse names
+/// nothing. Used before resuming under another name (RFC 9846 4.7.1).
+pub fn certificate_covers_name(leaf_der: &[u8], server_name: &str) -> bool {
+    let Ok(name) = ServerName::try_from(server_name) else {
+        return false;
+    };
+    let leaf = CertificateDer::from(leaf_der);
+    webpki::EndEntityCert::try_from(&leaf)
+        .is_ok_and(|cert| cert.verify_is_valid_for_subject_name(&name).is_ok())
+}
+
 /// Verifies a CertificateVerify `signature` over `message` (built with
 /// [`crate::crypto::sign::certificate_verify_message`]) with the public key of the
 /// end-entity certificate `leaf_der`. Only `ed25519` and `ecdsa_secp256r1_sha256` are
@@ -375,7 +379,7 @@ mod tests {
 
     #[test]
     fn a_garbled_trust_anchor_is_a_local_error() {
-        let leaf = crate::identity::test_identity::ed25519().cert_chain;
+        let leaf = vec![include_bytes!("../testdata/server-ed25519.der").to_vec()];
         let trust = ServerTrust::Anchors(vec![vec![0xde, 0xad]]);
         let err = verify_server_cert(&trust, &leaf, "localhost", Timestamp::SIM_EPOCH).unwrap_err();
         assert_eq!(err, CertError::InvalidTrustAnchor(0));
