@@ -13,6 +13,7 @@ use pair::*;
 use wire::{move_bytes, wire_records};
 use zerortt_core::codec::Codec;
 use zerortt_core::conn::events::EarlyDataRejectReason;
+use zerortt_core::msgs::enums::HandshakeType;
 use zerortt_core::time::Timestamp;
 use zerortt_core::{ConnError, EarlyDataStatus, Event, ReadEarlyData};
 
@@ -118,4 +119,47 @@ fn record_received_events_give_each_records_length_on_the_wire_header_included()
         })
         .collect();
     assert_eq!(lens, [wire.len()]);
+}
+
+#[test]
+fn a_client_that_wrote_early_data_sends_end_of_early_data_and_finished_from_write_and_then_writes()
+{
+    let (cc, sc) = (client_config(), server_config(16384));
+    let ticket = tickets_from_full_handshake(&cc, &sc, 9).pop().unwrap();
+    let mut pair = Pair::new(&cc, &sc, Some(ticket), 10);
+    pair.client.write_early_data(b"early", NOW).unwrap();
+    pair.client_to_server();
+    let mut buf = [0u8; 16];
+    assert_eq!(
+        pair.server.read_early_data(&mut buf, NOW),
+        Ok(ReadEarlyData::Success(5))
+    );
+    pair.server_to_client();
+    // No do_handshake: SSL_write_ex completes the handshake transparently.
+    assert_eq!(pair.client.write(b"normal", NOW), Ok(6));
+    assert!(pair.client.is_init_finished());
+    let sent: Vec<HandshakeType> = pair
+        .client
+        .take_events()
+        .iter()
+        .filter_map(|e| match e {
+            Event::HandshakeSent(t) => Some(*t),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        sent,
+        [
+            HandshakeType::ClientHello,
+            HandshakeType::EndOfEarlyData,
+            HandshakeType::Finished
+        ]
+    );
+    pair.client_to_server();
+    assert_eq!(
+        pair.server.read_early_data(&mut buf, NOW),
+        Ok(ReadEarlyData::Finish)
+    );
+    assert_eq!(pair.server.read(&mut buf, NOW), Ok(6));
+    assert_eq!(&buf[..6], b"normal");
 }
