@@ -376,3 +376,36 @@ fn a_server_accepts_early_data_up_to_a_recv_max_early_data_raised_on_the_connect
         .take_events()
         .contains(&Event::EarlyDataAccepted { limit: 5000 }));
 }
+
+#[test]
+fn a_skipped_early_data_record_is_reported_with_its_wire_length_and_the_budget_it_used() {
+    let (cc, sc) = (client_config(), server_config(16384));
+    let ticket = tickets_from_full_handshake(&cc, &sc, 23).pop().unwrap();
+    let mut pair = Pair::new(&cc, &sc, Some(ticket), 24);
+    pair.server.set_max_early_data(0);
+    pair.client.write_early_data(&[1; 100], NOW).unwrap();
+    pair.client.write_early_data(&[2; 50], NOW).unwrap();
+    assert!(pair.server_read_all_early_data().is_empty());
+    pair.handshake();
+    let skipped: Vec<Event> = pair
+        .server
+        .take_events()
+        .into_iter()
+        .filter(|e| matches!(e, Event::EarlyDataSkipped { .. }))
+        .collect();
+    // Each record: 5 header bytes, the data, its content type byte and a 16-byte tag; the
+    // budget counts the largest plaintext the record could carry (its ciphertext - 17).
+    assert_eq!(
+        skipped,
+        [
+            Event::EarlyDataSkipped {
+                len: 5 + 100 + 17,
+                budget_used: 100
+            },
+            Event::EarlyDataSkipped {
+                len: 5 + 50 + 17,
+                budget_used: 150
+            }
+        ]
+    );
+}
