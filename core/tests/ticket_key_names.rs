@@ -32,3 +32,11 @@ fn a_ticketer_reports_the_name_of_the_key_its_tickets_start_with() {
     assert_eq!(t.current_key_name(), [0xb2; KEY_NAME_LEN]);
     assert_eq!(t.previous_key_name(), None);
 }
+
+#[test]
+fn a_ticket_key_reports_the_name_it_was_given() {
+    let k = TicketKey::new([0x3c; KEY_NAME_LEN], TicketAead::ChaCha20Poly1305, &[1; 32]).unwrap();
+    assert_eq!(k.name(), [0x3c; KEY_NAME_LEN]);
+    assert_eq!(k.aead(), TicketAead::ChaCha20Poly1305);
+    assert_eq!(Ticketer::new(k).current_key_name(), [0x3c; KEY_NAME_LEN]);
+}
