@@ -84,3 +84,25 @@ fn a_cache_holding_a_session_is_not_empty_until_it_is_taken() {
     assert_eq!(cache.take(b"a", NOW), Some(1));
     assert!(cache.is_empty());
 }
+
+#[test]
+fn flushing_expired_sessions_reports_each_to_the_external_store_and_counts_them() {
+    let mut cache = SessionCache::with_limits(8, Duration::from_secs(10));
+    let mut store = Store::default();
+    cache.insert_with(b"a".to_vec(), 1, NOW, &mut store);
+    cache.insert_with(b"b".to_vec(), 2, NOW, &mut store);
+    let later = NOW.saturating_add(Duration::from_secs(5));
+    cache.insert_with(b"c".to_vec(), 3, later, &mut store);
+    store.0.clear();
+    let past_ab = NOW.saturating_add(Duration::from_millis(10_001));
+    assert_eq!(cache.flush_expired_with(past_ab, &mut store), 2);
+    assert_eq!(
+        store.0,
+        [
+            Heard::Removed(b"a".to_vec(), 1, RemovalReason::Expired),
+            Heard::Removed(b"b".to_vec(), 2, RemovalReason::Expired),
+        ]
+    );
+    assert_eq!(cache.len(), 1);
+    assert_eq!(cache.flush_expired_with(past_ab, &mut store), 0);
+}
