@@ -15,6 +15,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use wire::*;
 use zerortt_core::conn::config::{ClientConfig, ServerConfig, TicketKind};
+use zerortt_core::conn::events::PskRejectReason;
 use zerortt_core::identity::test_identity;
 use zerortt_core::msgs::extensions::NewSessionTicketExtension;
 use zerortt_core::msgs::handshake::{HandshakePayload, NewSessionTicket};
@@ -428,4 +429,29 @@ fn with_anti_replay_off_a_session_from_the_external_store_is_copied_in_and_not_r
     assert_eq!(calls[0], Call::Get(id.clone()));
     assert!(!calls.contains(&Call::Remove(id.clone(), RemovalReason::Taken)));
     assert!(other.session_cache.lock().unwrap().contains(&id, NOW));
+}
+
+#[test]
+fn a_server_refuses_a_ticket_older_than_the_lifetime_it_gave_it_even_if_a_client_offers_it() {
+    // The client's own check would not offer it (RFC 9846 4.3.11.1); this client keeps
+    // a longer lifetime than it was given, so only the server's check stands in the way.
+    let sc = config(16384, |sc| sc.ticket_lifetime = Duration::from_secs(10));
+    let cc = client_config();
+    let mut done = handshake(&cc, &sc, None, None, 43);
+    let mut session = done.client_sessions().pop().unwrap();
+    assert_eq!(session.lifetime_s, 10);
+    session.lifetime_s = 3600;
+    let later = NOW.saturating_add(Duration::from_secs(11));
+    let mut client = Connection::client(cc.clone(), SERVER_NAME, Some(session), rng(44));
+    let mut server = Connection::server(sc.clone(), rng(45));
+    assert_eq!(client.do_handshake(later), Err(ConnError::WantRead));
+    move_bytes(&mut client, &mut server);
+    assert_eq!(server.do_handshake(later), Err(ConnError::WantRead));
+    let events = server.take_events();
+    assert!(events.contains(&Event::PskRejected {
+        reason: PskRejectReason::Expired
+    }));
+    assert!(!events
+        .iter()
+        .any(|e| matches!(e, Event::PskAccepted { .. })));
 }
