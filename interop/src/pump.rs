@@ -1,0 +1,270 @@
+//! The in-memory pump: one connection attempt between any client and any server, in
+//! bounded rounds, following the call order of SSL_read_early_data(3): the client writes
+//! early data first, the server reads early data until it is finished, both complete the
+//! handshake, and a client whose early data was not accepted sends it again as 1-RTT data
+//! (the man page: "the client application should resend the data").
+
+use std::fmt;
+
+/// Most rounds (client output to server, server output to client) a handshake may take.
+/// A TLS 1.3 handshake with HelloRetryRequest and EndOfEarlyData needs four.
+pub const MAX_ROUNDS: usize = 16;
+
+/// What the server sends back once the handshake is complete, so that both directions of
+/// 1-RTT data are exercised and the client reads (and so processes) the tickets.
+pub const REPLY: &[u8] = b"reply from the server";
+
+/// Why a connection attempt failed: which side, which step, and the library's error.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Failure(pub String);
+
+impl fmt::Display for Failure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for Failure {}
+
+/// An early-data status as `SSL_get_early_data_status(3)` names it. rustls's server has no
+/// such call; it only says whether early data was accepted.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Status {
+    /// `SSL_EARLY_DATA_NOT_SENT`.
+    NotSent,
+    /// `SSL_EARLY_DATA_ACCEPTED`.
+    Accepted,
+    /// `SSL_EARLY_DATA_REJECTED`.
+    Rejected,
+    /// Not accepted, from a peer that cannot tell "not sent" from "rejected" (rustls's
+    /// server: `ServerConnection::early_data()` is `None`).
+    NotAccepted,
+}
+
+/// A TLS client as the pump drives it.
+pub trait ClientEnd {
+    /// Writes `data` as early data; the bytes taken (fewer if the session's limit is
+    /// smaller; 0 if the session allows none and nothing was sent).
+    fn write_early_data(&mut self, data: &[u8]) -> Result<usize, Failure>;
+    /// Advances the handshake with the input so far; true once it is complete.
+    fn handshake(&mut self) -> Result<bool, Failure>;
+    /// Writes application data after the handshake.
+    fn write(&mut self, data: &[u8]) -> Result<(), Failure>;
+    /// Appends the application data available now to `out` (and processes tickets).
+    fn read(&mut self, out: &mut Vec<u8>) -> Result<(), Failure>;
+    /// The early-data status.
+    fn status(&mut self) -> Status;
+    /// True if the handshake resumed a session.
+    fn resumed(&self) -> bool;
+    /// The negotiated suite's code point.
+    fn suite(&self) -> Option<u16>;
+    /// Tickets (NewSessionTicket) received so far.
+    fn tickets(&self) -> usize;
+    /// Takes the bytes to send to the server.
+    fn take_output(&mut self) -> Vec<u8>;
+    /// Hands in bytes from the server (processed by the next call).
+    fn give_input(&mut self, bytes: &[u8]);
+}
+
+/// A TLS server as the pump drives it.
+pub trait ServerEnd {
+    /// `SSL_read_early_data`: appends early data read now to `out`; true once no more
+    /// early data can come (FINISH).
+    fn read_early_data(&mut self, out: &mut Vec<u8>) -> Result<bool, Failure>;
+    /// Advances the handshake; true once it is complete.
+    fn handshake(&mut self) -> Result<bool, Failure>;
+    /// Writes application data after the handshake.
+    fn write(&mut self, data: &[u8]) -> Result<(), Failure>;
+    /// Appends the application data available now to `out`.
+    fn read(&mut self, out: &mut Vec<u8>) -> Result<(), Failure>;
+    /// The early-data status.
+    fn status(&mut self) -> Status;
+    /// True if the handshake resumed a session.
+    fn resumed(&self) -> bool;
+    /// The negotiated suite's code point.
+    fn suite(&self) -> Option<u16>;
+    /// Takes the bytes to send to the client.
+    fn take_output(&mut self) -> Vec<u8>;
+    /// Hands in bytes from the client (processed by the next call).
+    fn give_input(&mut self, bytes: &[u8]);
+}
+
+/// What one connection attempt did, seen from both sides.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Outcome {
+    /// Early data bytes the client's write_early_data took.
+    pub early_written: usize,
+    /// What the server read with its early-data API.
+    pub early_read: Vec<u8>,
+    /// The client sent the early data again as 1-RTT data (it was not accepted).
+    pub resent: bool,
+    /// What the server read as 1-RTT application data.
+    pub app_read: Vec<u8>,
+    /// What the client read after the handshake (the server's [`REPLY`]).
+    pub reply_read: Vec<u8>,
+    /// The client's early-data status once the handshake is complete.
+    pub client_status: Status,
+    /// The server's.
+    pub server_status: Status,
+    /// The client resumed.
+    pub client_resumed: bool,
+    /// The server resumed.
+    pub server_resumed: bool,
+    /// The client's negotiated suite.
+    pub client_suite: Option<u16>,
+    /// The server's negotiated suite.
+    pub server_suite: Option<u16>,
+    /// Tickets the client holds from this connection.
+    pub tickets: usize,
+}
+
+fn client_to_server(c: &mut impl ClientEnd, s: &mut impl ServerEnd) -> usize {
+    let bytes = c.take_output();
+    s.give_input(&bytes);
+    bytes.len()
+}
+
+fn server_to_client(s: &mut impl ServerEnd, c: &mut impl ClientEnd) -> usize {
+    let bytes = s.take_output();
+    c.give_input(&bytes);
+    bytes.len()
+}
+
+/// One connection attempt: the client writes `early` as early data (if not empty), the
+/// server reads early data to its end, both complete the handshake; if the early data was
+/// not accepted the client writes it again as 1-RTT data; the server reads it and sends
+/// [`REPLY`], which the client reads. Fails if any call fails or a step does not complete
+/// within [`MAX_ROUNDS`].
+pub fn pump(
+    client: &mut impl ClientEnd,
+    server: &mut impl ServerEnd,
+    early: &[u8],
+) -> Result<Outcome, Failure> {
+    let early_written = if early.is_empty() {
+        client.handshake()?;
+        0
+    } else {
+        client.write_early_data(early)?
+    };
+    let mut early_read = Vec::new();
+    let (mut early_done, mut server_done, mut client_done) = (false, false, false);
+    for _ in 0..MAX_ROUNDS {
+        let moved = client_to_server(client, server);
+        if !early_done {
+            early_done = server.read_early_data(&mut early_read)?;
+        }
+        if early_done && !server_done {
+            server_done = server.handshake()?;
+        }
+        let moved = moved + server_to_client(server, client);
+        if !client_done {
+            client_done = client.handshake()?;
+        }
+        if early_done && server_done && client_done && moved == 0 {
+            break;
+        }
+    }
+    if !(early_done && server_done && client_done) {
+        return Err(Failure(format!(
+            "no complete handshake in {MAX_ROUNDS} rounds: early data finished {early_done}, \
+             server {server_done}, client {client_done}"
+        )));
+    }
+
+    // SSL_write_early_data(3): "If the early data is rejected ... the client application
+    // should resend the data" after the handshake.
+    let client_status = client.status();
+    let resent = early_written > 0 && client_status != Status::Accepted;
+    let expected = if resent {
+        client.write(&early[..early_written])?;
+        early_written
+    } else {
+        0
+    };
+    let mut app_read = Vec::new();
+    for _ in 0..MAX_ROUNDS {
+        client_to_server(client, server);
+        server.read(&mut app_read)?;
+        if app_read.len() >= expected {
+            break;
+        }
+    }
+    server.write(REPLY)?;
+    let mut reply_read = Vec::new();
+    for _ in 0..MAX_ROUNDS {
+        server_to_client(server, client);
+        client.read(&mut reply_read)?;
+        if reply_read.len() >= REPLY.len() {
+            break;
+        }
+    }
+    Ok(Outcome {
+        early_written,
+        early_read,
+        resent,
+        app_read,
+        reply_read,
+        client_status,
+        server_status: server.status(),
+        client_resumed: client.resumed(),
+        server_resumed: server.resumed(),
+        client_suite: client.suite(),
+        server_suite: server.suite(),
+        tickets: client.tickets(),
+    })
+}
+
+/// A client that keeps a copy of every flight it sends, to replay one to another server.
+pub struct Recorder<C> {
+    /// The client.
+    pub inner: C,
+    /// Its flights, in order (one per `take_output` that returned bytes).
+    pub flights: Vec<Vec<u8>>,
+}
+
+impl<C: ClientEnd> Recorder<C> {
+    /// Records `inner`.
+    pub fn new(inner: C) -> Self {
+        Self {
+            inner,
+            flights: Vec::new(),
+        }
+    }
+}
+
+impl<C: ClientEnd> ClientEnd for Recorder<C> {
+    fn write_early_data(&mut self, data: &[u8]) -> Result<usize, Failure> {
+        self.inner.write_early_data(data)
+    }
+    fn handshake(&mut self) -> Result<bool, Failure> {
+        self.inner.handshake()
+    }
+    fn write(&mut self, data: &[u8]) -> Result<(), Failure> {
+        self.inner.write(data)
+    }
+    fn read(&mut self, out: &mut Vec<u8>) -> Result<(), Failure> {
+        self.inner.read(out)
+    }
+    fn status(&mut self) -> Status {
+        self.inner.status()
+    }
+    fn resumed(&self) -> bool {
+        self.inner.resumed()
+    }
+    fn suite(&self) -> Option<u16> {
+        self.inner.suite()
+    }
+    fn tickets(&self) -> usize {
+        self.inner.tickets()
+    }
+    fn take_output(&mut self) -> Vec<u8> {
+        let out = self.inner.take_output();
+        if !out.is_empty() {
+            self.flights.push(out.clone());
+        }
+        out
+    }
+    fn give_input(&mut self, bytes: &[u8]) {
+        self.inner.give_input(bytes)
+    }
+}
