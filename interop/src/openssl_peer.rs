@@ -293,6 +293,15 @@ impl Openssl {
             .map(|c| u16::from_be_bytes(c.protocol_id()))
     }
 
+    /// `SSL_shutdown`: sends close_notify (and marks the session as cleanly closed).
+    fn shutdown(&mut self) -> Result<(), Failure> {
+        match self.stream.shutdown() {
+            Ok(_) => Ok(()),
+            Err(e) if want_read(&e) => Ok(()),
+            Err(e) => Err(failure("SSL_shutdown", e)),
+        }
+    }
+
     fn output(&mut self) -> Vec<u8> {
         std::mem::take(&mut self.stream.get_mut().outgoing)
     }
@@ -351,6 +360,10 @@ impl ClientEnd for Openssl {
         now.saturating_sub(self.sessions_before)
     }
 
+    fn close(&mut self) -> Result<(), Failure> {
+        self.shutdown()
+    }
+
     fn take_output(&mut self) -> Vec<u8> {
         self.output()
     }
@@ -361,18 +374,24 @@ impl ClientEnd for Openssl {
 }
 
 impl ServerEnd for Openssl {
-    /// `SSL_read_early_data` until FINISH (after `SSL_stateless` has accepted a
-    /// ClientHello, in stateless mode).
+    /// `SSL_read_early_data` until FINISH; in stateless mode, `SSL_stateless` until it
+    /// accepts a ClientHello, which is FINISH.
     fn read_early_data(&mut self, out: &mut Vec<u8>) -> Result<bool, Failure> {
         if self.stateless_pending {
             if self.stream.get_ref().incoming.is_empty() {
                 return Ok(false);
             }
-            match self.stream.stateless() {
-                Ok(true) => self.stateless_pending = false,
-                Ok(false) => return Ok(false),
-                Err(e) => return Err(failure("SSL_stateless", e)),
-            }
+            return match self.stream.stateless() {
+                // SSL_stateless accepted a ClientHello with a valid cookie and went on with
+                // SSL_accept, so SSL_read_early_data may no longer be called; there is no
+                // early data after a HelloRetryRequest anyway (RFC 9846 4.3.10).
+                Ok(true) => {
+                    self.stateless_pending = false;
+                    Ok(true)
+                }
+                Ok(false) => Ok(false),
+                Err(e) => Err(failure("SSL_stateless", e)),
+            };
         }
         let mut buf = [0u8; 4096];
         loop {
@@ -407,6 +426,10 @@ impl ServerEnd for Openssl {
 
     fn suite(&self) -> Option<u16> {
         self.suite_code()
+    }
+
+    fn close(&mut self) -> Result<(), Failure> {
+        self.shutdown()
     }
 
     fn take_output(&mut self) -> Vec<u8> {

@@ -60,6 +60,8 @@ pub trait ClientEnd {
     fn suite(&self) -> Option<u16>;
     /// Tickets (NewSessionTicket) received so far.
     fn tickets(&self) -> usize;
+    /// Sends close_notify.
+    fn close(&mut self) -> Result<(), Failure>;
     /// Takes the bytes to send to the server.
     fn take_output(&mut self) -> Vec<u8>;
     /// Hands in bytes from the server (processed by the next call).
@@ -83,6 +85,8 @@ pub trait ServerEnd {
     fn resumed(&self) -> bool;
     /// The negotiated suite's code point.
     fn suite(&self) -> Option<u16>;
+    /// Sends close_notify.
+    fn close(&mut self) -> Result<(), Failure>;
     /// Takes the bytes to send to the client.
     fn take_output(&mut self) -> Vec<u8>;
     /// Hands in bytes from the client (processed by the next call).
@@ -198,6 +202,14 @@ pub fn pump(
             break;
         }
     }
+    // Both send close_notify. OpenSSL needs it: SSL_free of a connection that did not call
+    // SSL_shutdown removes its session from the cache (ssl_clear_bad_session), which would
+    // make the next resumption fail for a reason that is not the one under test.
+    let server_status = server.status();
+    client.close()?;
+    server.close()?;
+    client_to_server(client, server);
+    server_to_client(server, client);
     Ok(Outcome {
         early_written,
         early_read,
@@ -205,7 +217,7 @@ pub fn pump(
         app_read,
         reply_read,
         client_status,
-        server_status: server.status(),
+        server_status,
         client_resumed: client.resumed(),
         server_resumed: server.resumed(),
         client_suite: client.suite(),
@@ -256,6 +268,9 @@ impl<C: ClientEnd> ClientEnd for Recorder<C> {
     }
     fn tickets(&self) -> usize {
         self.inner.tickets()
+    }
+    fn close(&mut self) -> Result<(), Failure> {
+        self.inner.close()
     }
     fn take_output(&mut self) -> Vec<u8> {
         let out = self.inner.take_output();

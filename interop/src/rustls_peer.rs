@@ -263,6 +263,11 @@ impl ClientEnd for RustlsClient {
         self.conn.tls13_tickets_received() as usize
     }
 
+    fn close(&mut self) -> Result<(), Failure> {
+        self.conn.send_close_notify();
+        Ok(())
+    }
+
     fn take_output(&mut self) -> Vec<u8> {
         self.output()
     }
@@ -311,6 +316,11 @@ impl ServerEnd for RustlsServer {
 
     fn suite(&self) -> Option<u16> {
         self.suite_code()
+    }
+
+    fn close(&mut self) -> Result<(), Failure> {
+        self.conn.send_close_notify();
+        Ok(())
     }
 
     fn take_output(&mut self) -> Vec<u8> {

@@ -155,7 +155,7 @@ impl Zerortt {
         for _ in 0..MAX_FEEDS {
             match self.call(|c, now| c.read(&mut buf, now)) {
                 Ok(n) => out.extend_from_slice(&buf[..n]),
-                Err(ConnError::WantRead) => return Ok(()),
+                Err(ConnError::WantRead | ConnError::Closed) => return Ok(()),
                 Err(e) => return Err(self.fail("read", e)),
             }
         }
@@ -205,6 +205,11 @@ impl ClientEnd for Zerortt {
         self.sessions.len()
     }
 
+    fn close(&mut self) -> Result<(), Failure> {
+        self.conn.send_close_notify();
+        Ok(())
+    }
+
     fn take_output(&mut self) -> Vec<u8> {
         self.output()
     }
@@ -250,6 +255,11 @@ impl ServerEnd for Zerortt {
 
     fn suite(&self) -> Option<u16> {
         self.complete().map(|(s, _)| s.get())
+    }
+
+    fn close(&mut self) -> Result<(), Failure> {
+        self.conn.send_close_notify();
+        Ok(())
     }
 
     fn take_output(&mut self) -> Vec<u8> {

@@ -21,6 +21,18 @@ fn early_data(len: usize) -> Vec<u8> {
     (0..len).map(|i| (i * 7 % 251) as u8).collect()
 }
 
+/// `got == want`, reported by length and first difference rather than by dumping bytes.
+#[track_caller]
+fn assert_bytes(got: &[u8], want: &[u8], what: &str) {
+    let first_diff = got.iter().zip(want).position(|(a, b)| a != b);
+    assert!(
+        got == want,
+        "{what}: got {} bytes, want {}, first difference at {first_diff:?}",
+        got.len(),
+        want.len()
+    );
+}
+
 // ----- zerortt client, rustls server ------------------------------------------------------
 
 /// A rustls server config offering `suites` with early data up to `max`, on `sessions`.
@@ -91,7 +103,7 @@ fn a_zerortt_client_and_a_rustls_server_do_0rtt_with_each_tls13_suite() {
         let (outcome, _) = zerortt_to_rustls(&server, &[suite], Some(ticket), &data, 2);
         assert_eq!(outcome.client_suite, Some(suite.code()), "{suite:?}");
         assert_eq!(outcome.server_suite, Some(suite.code()), "{suite:?}");
-        assert_eq!(outcome.early_read, data, "{suite:?}");
+        assert_bytes(&outcome.early_read, &data, &format!("{suite:?}"));
         assert_eq!(outcome.client_status, Status::Accepted, "{suite:?}");
         assert_eq!(outcome.server_status, Status::Accepted, "{suite:?}");
     }
@@ -128,7 +140,7 @@ fn a_ticket_unknown_to_the_rustls_server_gives_a_full_handshake_and_the_data_arr
     assert!(outcome.early_read.is_empty());
     assert_eq!(outcome.client_status, Status::Rejected);
     assert_eq!(outcome.server_status, Status::NotAccepted);
-    assert_eq!(outcome.app_read, data);
+    assert_bytes(&outcome.app_read, &data, "1-RTT data read");
 }
 
 #[test]
@@ -146,7 +158,7 @@ fn a_reused_rustls_ticket_is_refused_the_second_time_and_the_data_arrives_as_1rt
     assert!(second.early_read.is_empty());
     assert_eq!(second.client_status, Status::Rejected);
     assert_eq!(second.server_status, Status::NotAccepted);
-    assert_eq!(second.app_read, data);
+    assert_bytes(&second.app_read, &data, "1-RTT data read");
 }
 
 #[test]
@@ -156,7 +168,7 @@ fn sixteen_kib_of_early_data_from_a_zerortt_client_are_accepted_and_read_intact_
     let data = early_data(16384);
     let (outcome, _) = zerortt_to_rustls(&server, &[], Some(ticket), &data, 2);
     assert_eq!(outcome.early_written, 16384);
-    assert_eq!(outcome.early_read, data);
+    assert_bytes(&outcome.early_read, &data, "early data read");
     assert_eq!(outcome.server_status, Status::Accepted);
 }
 
@@ -232,7 +244,7 @@ fn a_rustls_client_and_a_zerortt_server_do_0rtt_with_each_tls13_suite() {
         let (outcome, _) = rustls_to_zerortt(&client, &server, &data, 2);
         assert_eq!(outcome.client_suite, Some(suite.code()), "{suite:?}");
         assert_eq!(outcome.server_suite, Some(suite.code()), "{suite:?}");
-        assert_eq!(outcome.early_read, data, "{suite:?}");
+        assert_bytes(&outcome.early_read, &data, &format!("{suite:?}"));
         assert_eq!(outcome.client_status, Status::Accepted, "{suite:?}");
         assert_eq!(outcome.server_status, Status::Accepted, "{suite:?}");
     }
@@ -253,7 +265,7 @@ fn a_zerortt_server_with_early_data_off_resumes_and_the_rustls_client_resends_as
     assert_eq!(outcome.client_status, Status::Rejected);
     assert_eq!(outcome.server_status, Status::Rejected);
     assert!(outcome.resent);
-    assert_eq!(outcome.app_read, data);
+    assert_bytes(&outcome.app_read, &data, "1-RTT data read");
 }
 
 #[test]
@@ -269,7 +281,7 @@ fn a_rustls_ticket_unknown_to_the_zerortt_server_gives_a_full_handshake_and_1rtt
     }));
     assert_eq!(outcome.client_status, Status::Rejected);
     assert_eq!(outcome.server_status, Status::Rejected);
-    assert_eq!(outcome.app_read, data);
+    assert_bytes(&outcome.app_read, &data, "1-RTT data read");
 }
 
 /// rustls's client never offers a TLS 1.3 ticket twice (its store hands each out once and
@@ -282,7 +294,7 @@ fn a_replayed_rustls_client_hello_finds_its_ticket_used_and_its_early_data_is_no
     let mut c = Recorder::new(RustlsClient::new(&client).expect("rustls client"));
     let mut s = Zerortt::server(&server, 2);
     let first = pump(&mut c, &mut s, &data).expect("pump");
-    assert_eq!(first.early_read, data);
+    assert_bytes(&first.early_read, &data, "early data read");
 
     let mut replay = Zerortt::server(&server, 3);
     replay.give_input(&c.flights[0]);
@@ -329,7 +341,7 @@ fn after_a_hello_retry_request_the_rustls_client_resends_its_rejected_early_data
     assert_eq!(outcome.client_status, Status::Rejected);
     assert_eq!(outcome.server_status, Status::Rejected);
     assert!(outcome.client_resumed && outcome.server_resumed);
-    assert_eq!(outcome.app_read, data);
+    assert_bytes(&outcome.app_read, &data, "1-RTT data read");
 }
 
 #[test]
@@ -339,6 +351,6 @@ fn sixteen_kib_of_early_data_from_a_rustls_client_are_accepted_and_read_intact_b
     let data = early_data(16384);
     let (outcome, _) = rustls_to_zerortt(&client, &server, &data, 2);
     assert_eq!(outcome.early_written, 16384);
-    assert_eq!(outcome.early_read, data);
+    assert_bytes(&outcome.early_read, &data, "early data read");
     assert_eq!(outcome.server_status, Status::Accepted);
 }
