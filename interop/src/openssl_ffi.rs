@@ -50,13 +50,13 @@ pub fn refuse_early_data(ctx: &mut SslContextBuilder) {
     unsafe { SSL_CTX_set_allow_early_data_cb(ctx.as_ptr(), Some(refuse), std::ptr::null_mut()) }
 }
 
-/// `SSL_set_session(3)`. The `openssl` crate marks it unsafe because the session must come
-/// from a context compatible with `ssl`'s; callers pass only sessions that a client context
-/// of this crate received through its own new-session callback
-/// ([`crate::openssl_peer::OpensslClientContext`]), and OpenSSL 3 checks the protocol
-/// version itself (`SSL_set_session` fails on a mismatch).
-pub fn set_session(ssl: &mut SslRef, session: &SslSessionRef) -> Result<(), String> {
-    // SAFETY: both pointers are valid for the borrows; SSL_set_session takes its own
-    // reference to the session (SSL_SESSION_up_ref), so `session` may be dropped later.
+/// `SSL_set_session(3)`. The `openssl` crate marks it unsafe because the session must
+/// belong to a context compatible with `ssl`'s. Crate-private: its only caller,
+/// [`crate::openssl_peer::Openssl::client`], passes sessions that a TLS client context of
+/// this crate received through its new-session callback, or DER copies of them.
+pub(crate) fn set_session(ssl: &mut SslRef, session: &SslSessionRef) -> Result<(), String> {
+    // SAFETY: both pointers are valid for the borrows; the session comes from a TLS 1.3
+    // client context of this crate (see above); SSL_set_session takes its own reference
+    // (SSL_SESSION_up_ref), so `session` may be dropped later.
     unsafe { ssl.set_session(session) }.map_err(|e| format!("SSL_set_session: {e}"))
 }

@@ -201,7 +201,7 @@ pub type OpensslServer = Openssl;
 
 impl Openssl {
     /// A client for [`crate::SERVER_NAME`] on `ctx`, resuming `session` if given (one that
-    /// `ctx` received).
+    /// `ctx` received, or a DER copy of one).
     pub fn client(
         ctx: &OpensslClientContext,
         session: Option<&SslSession>,

@@ -157,6 +157,7 @@ fn an_openssl_server_with_max_early_data_zero_rejects_the_early_data_and_it_arri
     let data = early_data(1000);
     let mut s = Openssl::server(&server, false, Some(0)).expect("OpenSSL server");
     let (outcome, _) = zerortt_to(&mut s, &[], Some(ticket), &data, 2);
+    assert!(!outcome.client_resumed && !outcome.server_resumed);
     assert!(outcome.early_read.is_empty());
     assert_eq!(outcome.client_status, Status::Rejected);
     assert_eq!(outcome.server_status, Status::Rejected);
