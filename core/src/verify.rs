@@ -256,6 +256,18 @@ fn verify_against_anchors(
         })
 }
 
+/// Whether the end-entity certificate `leaf_der` names `server_name` (a DNS name or an IP
+/// address in its subjectAltName). A certificate or name that does not parse names
+/// nothing. Used before resuming under another name (RFC 9846 4.7.1).
+pub fn certificate_covers_name(leaf_der: &[u8], server_name: &str) -> bool {
+    let Ok(name) = ServerName::try_from(server_name) else {
+        return false;
+    };
+    let leaf = CertificateDer::from(leaf_der);
+    webpki::EndEntityCert::try_from(&leaf)
+        .is_ok_and(|cert| cert.verify_is_valid_for_subject_name(&name).is_ok())
+}
+
 /// Verifies a CertificateVerify `signature` over `message` (built with
 /// [`crate::crypto::sign::certificate_verify_message`]) with the public key of the
 /// end-entity certificate `leaf_der`. Only `ed25519` and `ecdsa_secp256r1_sha256` are

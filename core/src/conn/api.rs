@@ -50,6 +50,23 @@ pub enum ApiMisuse {
     ReadEarlyDataIsServerOnly,
     /// read_early_data must be the first I/O call on a server connection.
     ReadEarlyDataNotFirstIo,
+    /// read_early_data after it returned Finish: Finish is returned exactly once (OpenSSL
+    /// then fails with SSL_R_SHOULD_NOT_HAVE_BEEN_CALLED). Complete the handshake with
+    /// do_handshake, read or write.
+    ReadEarlyDataAfterFinish,
+    /// write_early_data (client) with a session from another server name: RFC 9846 4.7.1
+    /// and OpenSSL's SSL_R_INCONSISTENT_EARLY_DATA_SNI. Nothing was sent; do_handshake
+    /// still connects (resuming without early data when the session's certificate covers
+    /// the name).
+    InconsistentEarlyDataSni,
+    /// write_early_data (client) with a session whose ALPN protocol the client no longer
+    /// offers (OpenSSL's SSL_R_INCONSISTENT_EARLY_DATA_ALPN): the server would reject the
+    /// early data and the single-use ticket would be wasted. Nothing was sent.
+    InconsistentEarlyDataAlpn,
+    /// write_early_data (client) with a ticket older than its lifetime (RFC 9846
+    /// 4.3.11.1: "Clients MUST NOT attempt to use tickets which have ages greater than
+    /// the ticket_lifetime value"). Nothing was sent; do_handshake makes a full handshake.
+    SessionExpired,
     /// read/write/do_handshake on a server before read_early_data returned Finish.
     EarlyDataNotFinished,
     /// A server's write_early_data (0.5-RTT) before the first read_early_data result.

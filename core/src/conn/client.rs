@@ -1,7 +1,7 @@
 //! The client half of the handshake (RFC 9846 section 2.3 and 4) with OpenSSL's client-side
 //! early data rules (SSL_write_early_data(3)).
 
-use super::events::{EarlyDataRejectReason, Event, KeyEpoch};
+use super::events::{EarlyDataRejectReason, Event, KeyEpoch, SessionNotOfferedReason};
 use super::{ApiMisuse, ClientConfig, ConnError, Connection, EarlyDataStatus, State};
 use crate::codec::Codec;
 use crate::crypto::hash::{Transcript, TranscriptBuffer};
@@ -28,7 +28,9 @@ use crate::msgs::handshake::{
 };
 use crate::tickets::session::{ClientSession, PskKind};
 use crate::time::Timestamp;
-use crate::verify::{verify_certificate_verify_memo, verify_server_cert_memo};
+use crate::verify::{
+    certificate_covers_name, verify_certificate_verify_memo, verify_server_cert_memo, ServerTrust,
+};
 use std::sync::Arc;
 
 /// Where the client is in the handshake: one variant per expected message.
@@ -138,6 +140,56 @@ impl ClientState {
         )
     }
 
+    /// Why write_early_data may not send early data with this session, checked before
+    /// anything is sent (OpenSSL fails SSL_write_early_data for the same reasons).
+    fn early_data_refusal(&self, now: Timestamp) -> Option<ApiMisuse> {
+        let Some(session) = self.session.as_ref() else {
+            return Some(ApiMisuse::SessionDoesNotAllowEarlyData);
+        };
+        if session.is_expired(now) {
+            return Some(ApiMisuse::SessionExpired);
+        }
+        if session.max_early_data() == 0 || self.psk_suite().is_none() {
+            return Some(ApiMisuse::SessionDoesNotAllowEarlyData);
+        }
+        // RFC 9846 4.7.1 (same SNI) and OpenSSL's SSL_R_INCONSISTENT_EARLY_DATA_SNI: a
+        // server does not accept early data for another name than the session's.
+        let other_name = session
+            .server_name
+            .as_deref()
+            .is_some_and(|n| n != self.server_name);
+        if other_name || self.session_not_offerable(now).is_some() {
+            return Some(ApiMisuse::InconsistentEarlyDataSni);
+        }
+        // RFC 9846 4.3.10: the server checks "The selected ALPN protocol" against the
+        // session's; OpenSSL's SSL_R_INCONSISTENT_EARLY_DATA_ALPN.
+        if let Some(alpn) = &session.alpn {
+            if !self.config.alpn_protocols.contains(alpn) {
+                return Some(ApiMisuse::InconsistentEarlyDataAlpn);
+            }
+        }
+        None
+    }
+
+    /// Why the session must not be offered at all (no PSK, full handshake), if so.
+    fn session_not_offerable(&self, now: Timestamp) -> Option<SessionNotOfferedReason> {
+        let session = self.session.as_ref()?;
+        if session.is_expired(now) {
+            return Some(SessionNotOfferedReason::Expired);
+        }
+        // Only a trust that checks names checks them on resumption too: a pinned or
+        // insecure trust never looked at the name.
+        let checks_names = matches!(self.config.trust, ServerTrust::Anchors(_));
+        let covered = session
+            .server_cert
+            .as_deref()
+            .is_none_or(|cert| certificate_covers_name(cert, &self.server_name));
+        if checks_names && !covered {
+            return Some(SessionNotOfferedReason::CertificateDoesNotCoverServerName);
+        }
+        None
+    }
+
     /// The session's suite, if it is one we offer.
     fn psk_suite(&self) -> Option<&'static Tls13CipherSuite> {
         let s = self.session.as_ref()?;
@@ -176,13 +228,15 @@ impl Connection {
             return Err(ApiMisuse::WriteEarlyDataNotFirstIo.into());
         }
         if !self.io_started {
-            let max = match &self.state {
-                Some(State::Client(c)) => c.session.as_ref().map_or(0, |s| s.max_early_data()),
-                _ => 0,
+            let (refusal, max) = match &self.state {
+                Some(State::Client(c)) => (
+                    c.early_data_refusal(now),
+                    c.session.as_ref().map_or(0, |s| s.max_early_data()),
+                ),
+                _ => (Some(ApiMisuse::SessionDoesNotAllowEarlyData), 0),
             };
-            let usable = matches!(&self.state, Some(State::Client(c)) if c.psk_suite().is_some());
-            if max == 0 || !usable {
-                return Err(ApiMisuse::SessionDoesNotAllowEarlyData.into());
+            if let Some(refusal) = refusal {
+                return Err(refusal.into());
             }
             self.io_started = true;
             self.early.in_progress = true;
@@ -225,6 +279,10 @@ impl Connection {
         }
         self.io_started = true;
         self.with_client(|conn, c| {
+            if let Some(reason) = c.session_not_offerable(now) {
+                c.session = None;
+                conn.events.push(Event::SessionNotOffered { reason });
+            }
             c.random = crate::rand::array(conn.rng.as_mut());
             if c.config.middlebox_compat {
                 c.session_id = crate::rand::array::<32>(conn.rng.as_mut()).to_vec();
@@ -312,11 +370,12 @@ impl Connection {
                 .map(|_| s),
             (_, s) => s,
         };
-        if psk_suite.is_some() {
-            exts.push(ClientExtension::PskKeyExchangeModes(vec![
-                PskKeyExchangeMode::PskDheKe,
-            ]));
-        }
+        // Always, not only with a PSK: RFC 9846 4.7.1, a server sends NewSessionTicket only
+        // "If the client's hello contained a suitable psk_key_exchange_modes extension"
+        // (rustls sends no ticket otherwise).
+        exts.push(ClientExtension::PskKeyExchangeModes(vec![
+            PskKeyExchangeMode::PskDheKe,
+        ]));
         // RFC 9846 4.3.10: never in the ClientHello that follows an HRR.
         if c.early_data_offered && c.hello_retry.is_none() {
             exts.push(ClientExtension::EarlyData);
@@ -492,11 +551,22 @@ impl Connection {
             .ok_or(PeerMisbehaved::IllegalParameter(
                 "HelloRetryRequest cipher suite",
             ))?;
-        match hrr.selected_group() {
-            None | Some(NamedGroup::X25519) if hrr.cookie().is_some() => {}
-            // We only offer X25519 and already sent its share: asking for it again (or for
-            // a group we did not offer) changes nothing.
-            _ => return Err(PeerMisbehaved::IllegalHelloRetryRequest.into()),
+        match (hrr.selected_group(), hrr.cookie()) {
+            // RFC 9846 4.3.8: the client "MUST verify that (1) the selected_group field
+            // corresponds to a group which was provided in the supported_groups extension
+            // [...] and (2) [...] does not correspond to a group which was provided in the
+            // key_share extension [...] If either of these checks fails, then the client
+            // MUST abort the handshake with an illegal_parameter alert." We offer only
+            // X25519 and always send its share, so any selected_group fails one check,
+            // with or without a cookie.
+            (Some(_), _) => {
+                return Err(
+                    PeerMisbehaved::IllegalParameter("HelloRetryRequest selected_group").into(),
+                )
+            }
+            (None, Some(_)) => {}
+            // RFC 9846 4.1.4: an HRR that would not change the ClientHello.
+            (None, None) => return Err(PeerMisbehaved::IllegalHelloRetryRequest.into()),
         }
         self.events.push(Event::HelloRetryRequest);
         if c.early_data_offered {
@@ -802,6 +872,13 @@ impl Connection {
         session.set_max_early_data(max);
         session.alpn = c.alpn.clone();
         session.server_name = Some(c.server_name.clone());
+        // The certificate of this handshake, or, when it resumed, of the one it descends
+        // from (RFC 9846 4.7.1 checks a new name against "the original session").
+        session.server_cert = match c.server_certs.first() {
+            Some(leaf) => Some(leaf.clone()),
+            None if c.psk_accepted => c.session.as_ref().and_then(|s| s.server_cert.clone()),
+            None => None,
+        };
         self.events.push(Event::TicketIssued {
             ticket_id: super::events::ticket_id(&nst.ticket),
             max_early_data: max,

@@ -26,6 +26,10 @@ pub struct EarlyDataFacts<'a> {
     pub session_alpn: Option<&'a [u8]>,
     /// ALPN protocol negotiated now.
     pub negotiated_alpn: Option<&'a [u8]>,
+    /// Server name (SNI) recorded with the session, if any.
+    pub session_server_name: Option<&'a str>,
+    /// Server name in this ClientHello, if any.
+    pub client_server_name: Option<&'a str>,
     /// A HelloRetryRequest was sent on this connection.
     pub hello_retry_sent: bool,
     /// The ticket age is within the freshness tolerance (always true for external PSKs,
@@ -89,6 +93,12 @@ pub fn decide_early_data(f: &EarlyDataFacts<'_>) -> LibraryDecision {
     {
         return reject(R::AlpnMismatch);
     }
+    // RFC 9846 4.7.1: a client "SHOULD only resume if the SNI value matches the one used
+    // in the original session". OpenSSL (tls_parse_ctos_server_name) still resumes under
+    // another name but takes no early data for it; so do we.
+    if f.session_server_name.is_some() && f.session_server_name != f.client_server_name {
+        return reject(R::ServerNameMismatch);
+    }
     // RFC 9846 4.3.10: after HelloRetryRequest the client "MUST NOT include the
     // early_data extension in its followup ClientHello".
     if f.hello_retry_sent {
@@ -121,6 +131,8 @@ mod tests {
             negotiated_suite: CipherSuite::TLS13_AES_128_GCM_SHA256,
             session_alpn: Some(b"h2"),
             negotiated_alpn: Some(b"h2"),
+            session_server_name: Some("localhost"),
+            client_server_name: Some("localhost"),
             hello_retry_sent: false,
             ticket_age_fresh: true,
             strike: StrikeFact::Fresh,
@@ -130,6 +142,14 @@ mod tests {
     #[test]
     fn every_rule_passing_accepts() {
         assert_eq!(decide_early_data(&accepting()), LibraryDecision::Accept);
+    }
+
+    #[test]
+    fn a_session_without_a_server_name_accepts_any_client_server_name() {
+        let mut f = accepting();
+        f.session_server_name = None;
+        f.client_server_name = Some("zerortt.test");
+        assert_eq!(decide_early_data(&f), LibraryDecision::Accept);
     }
 
     #[test]
@@ -151,6 +171,11 @@ mod tests {
             ),
             (|f| f.negotiated_alpn = Some(b"http/1.1"), R::AlpnMismatch),
             (|f| f.negotiated_alpn = None, R::AlpnMismatch),
+            (
+                |f| f.client_server_name = Some("zerortt.test"),
+                R::ServerNameMismatch,
+            ),
+            (|f| f.client_server_name = None, R::ServerNameMismatch),
             (|f| f.hello_retry_sent = true, R::HelloRetryRequest),
             (|f| f.ticket_age_fresh = false, R::TicketAgeOutsideTolerance),
             (|f| f.strike = StrikeFact::Replay, R::ClientHelloReplayed),

@@ -36,6 +36,9 @@ pub enum EarlyDataRejectReason {
     CipherSuiteMismatch,
     /// The negotiated ALPN protocol differs from the session's.
     AlpnMismatch,
+    /// The ClientHello's server name differs from the session's (OpenSSL rejects early
+    /// data then and still resumes).
+    ServerNameMismatch,
     /// The server sent a HelloRetryRequest (RFC 9846 section 4.3.10).
     HelloRetryRequest,
     /// The ticket age is outside the freshness tolerance (RFC 9846 section 8.3).
@@ -70,6 +73,18 @@ pub enum PskRejectReason {
     /// A stateless ticket while anti-replay is on: OpenSSL then behaves as with
     /// SSL_OP_NO_TICKET and only resumes sessions from its cache.
     StatelessTicketWhileAntiReplay,
+}
+
+/// Why a client did not offer its session (it sends no pre_shared_key and no early data).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum SessionNotOfferedReason {
+    /// The ticket is older than its lifetime (RFC 9846 4.3.11.1: "Clients MUST NOT attempt
+    /// to use tickets which have ages greater than the ticket_lifetime value").
+    Expired,
+    /// The certificate of the session's original handshake does not cover the server name
+    /// (RFC 9846 4.7.1: "Clients MUST only resume if the new SNI value is valid for the
+    /// server certificate presented in the original session").
+    CertificateDoesNotCoverServerName,
 }
 
 /// One observable step of a connection.
@@ -157,6 +172,11 @@ pub enum Event {
     PskRejected {
         /// Why.
         reason: PskRejectReason,
+    },
+    /// The client did not offer the session it was given, and makes a full handshake.
+    SessionNotOffered {
+        /// Why.
+        reason: SessionNotOfferedReason,
     },
     /// A NewSessionTicket was issued (server) or stored (client).
     TicketIssued {

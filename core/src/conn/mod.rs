@@ -25,7 +25,9 @@ mod server;
 
 pub use api::{ApiMisuse, ConnError, EarlyDataStatus, ReadEarlyData};
 pub use config::{ClientConfig, ServerConfig};
-pub use events::{EarlyDataRejectReason, Event, KeyEpoch, PskRejectReason};
+pub use events::{
+    EarlyDataRejectReason, Event, KeyEpoch, PskRejectReason, SessionNotOfferedReason,
+};
 
 use crate::error::Error;
 use crate::msgs::enums::{AlertDescription, ContentType};
@@ -255,7 +257,9 @@ impl Connection {
             self.early.in_progress = true;
         }
         if !self.early.in_progress {
-            return Ok(ReadEarlyData::Finish);
+            // The man page's state machine reaches FINISH once; OpenSSL answers a later
+            // call with SSL_READ_EARLY_DATA_ERROR ("should not have been called").
+            return Err(ApiMisuse::ReadEarlyDataAfterFinish.into());
         }
         self.drive(now)?;
         if !self.early_plaintext.is_empty() {

@@ -17,7 +17,9 @@ use crate::crypto::kx::X25519KeyShare;
 use crate::crypto::sign::certificate_verify_message;
 use crate::crypto::suites::{self, Tls13CipherSuite};
 use crate::error::{Error, PeerMisbehaved};
-use crate::msgs::enums::{HandshakeType, NamedGroup, ProtocolVersion, PskKeyExchangeMode};
+use crate::msgs::enums::{
+    ExtensionType, HandshakeType, NamedGroup, ProtocolVersion, PskKeyExchangeMode,
+};
 use crate::msgs::extensions::{
     CertificateExtension, HelloRetryExtension, KeyShareEntry, NewSessionTicketExtension,
     ServerExtension,
@@ -83,6 +85,10 @@ pub(super) struct ServerState {
     server_app_secret: Option<Secret>,
     master: Option<KeyScheduleMaster>,
     tickets_issued: u64,
+    /// The ClientHello offered psk_dhe_ke, the only mode we resume with: tickets are sent
+    /// only then (RFC 9846 4.3.9: "Servers SHOULD NOT send NewSessionTicket with tickets
+    /// that are not compatible with the advertised modes").
+    psk_dhe_ke_offered: bool,
 }
 
 impl ServerState {
@@ -104,6 +110,7 @@ impl ServerState {
             server_app_secret: None,
             master: None,
             tickets_issued: 0,
+            psk_dhe_ke_offered: false,
         }
     }
 
@@ -287,6 +294,9 @@ impl Connection {
         ))?;
         s.client_random = ch.random;
         s.suite = Some(suite);
+        s.psk_dhe_ke_offered = ch
+            .psk_modes()
+            .is_some_and(|m| m.contains(&PskKeyExchangeMode::PskDheKe));
         s.server_name = ch
             .server_name()
             .map(|n| String::from_utf8_lossy(n).into_owned());
@@ -577,10 +587,14 @@ impl Connection {
         let Some(offer) = ch.psk_offer() else {
             return Ok(None);
         };
-        if !ch
-            .psk_modes()
-            .is_some_and(|m| m.contains(&PskKeyExchangeMode::PskDheKe))
-        {
+        // RFC 9846 4.3.9: "If clients offer pre_shared_key without a
+        // psk_key_exchange_modes extension, servers MUST abort the handshake."
+        let Some(modes) = ch.psk_modes() else {
+            return Err(
+                PeerMisbehaved::MissingExtension(ExtensionType::PskKeyExchangeModes).into(),
+            );
+        };
+        if !modes.contains(&PskKeyExchangeMode::PskDheKe) {
             self.events.push(Event::PskRejected {
                 reason: PskRejectReason::NoSupportedPskMode,
             });
@@ -737,6 +751,8 @@ impl Connection {
             negotiated_suite: suite.suite,
             session_alpn: chosen.and_then(|c| c.value.alpn.as_deref()),
             negotiated_alpn: s.alpn.as_deref(),
+            session_server_name: chosen.and_then(|c| c.value.server_name.as_deref()),
+            client_server_name: s.server_name.as_deref(),
             hello_retry_sent: s.hello_retry.is_some(),
             ticket_age_fresh,
             strike: StrikeFact::Fresh,
@@ -806,8 +822,10 @@ impl Connection {
             suite: suite.suite,
             resumed: s.resumed,
         });
-        for _ in 0..s.config.num_tickets {
-            self.server_issue_ticket(s, &rms, now)?;
+        if s.psk_dhe_ke_offered {
+            for _ in 0..s.config.num_tickets {
+                self.server_issue_ticket(s, &rms, now)?;
+            }
         }
         Ok(())
     }

@@ -25,7 +25,7 @@ use std::time::Duration;
 pub const MAX_TICKET_LIFETIME_S: u32 = 604_800;
 
 /// Version byte of the [`ClientSession`] encoding.
-const CLIENT_SESSION_VERSION: u8 = 1;
+const CLIENT_SESSION_VERSION: u8 = 2;
 /// Version byte of the [`ServerSessionValue`] encoding.
 const SERVER_SESSION_VERSION: u8 = 1;
 
@@ -87,6 +87,11 @@ pub struct ClientSession {
     pub received_at: Timestamp,
     /// Resumption or external PSK.
     pub kind: PskKind,
+    /// The end-entity certificate (DER) the server presented in the full handshake this
+    /// session descends from; `None` for an external PSK. RFC 9846 4.7.1: "Clients MUST
+    /// only resume if the new SNI value is valid for the server certificate presented in
+    /// the original session".
+    pub server_cert: Option<Vec<u8>>,
 }
 
 impl ClientSession {
@@ -112,6 +117,7 @@ impl ClientSession {
             lifetime_s,
             received_at,
             kind: PskKind::Resumption,
+            server_cert: None,
         }
     }
 
@@ -130,6 +136,7 @@ impl ClientSession {
             lifetime_s: MAX_TICKET_LIFETIME_S,
             received_at: Timestamp::default(),
             kind: PskKind::External,
+            server_cert: None,
         }
     }
 
@@ -205,6 +212,7 @@ impl Codec for ClientSession {
         self.age_add.encode(out);
         self.lifetime_s.encode(out);
         put_timestamp(self.received_at, out);
+        put_opaque_option(self.server_cert.as_deref(), out);
     }
 
     fn read(r: &mut Reader<'_>) -> Result<Self, InvalidMessage> {
@@ -222,6 +230,7 @@ impl Codec for ClientSession {
             age_add: u32::read(r)?,
             lifetime_s: u32::read(r)?,
             received_at: read_timestamp(r)?,
+            server_cert: read_opaque_option(r)?,
         })
     }
 }
@@ -239,6 +248,7 @@ impl fmt::Debug for ClientSession {
             .field("lifetime_s", &self.lifetime_s)
             .field("received_at", &self.received_at)
             .field("kind", &self.kind)
+            .field("server_cert_len", &self.server_cert.as_ref().map(Vec::len))
             .finish()
     }
 }
@@ -389,6 +399,28 @@ fn read_server_name(r: &mut Reader<'_>) -> Result<Option<String>, InvalidMessage
     }
 }
 
+/// `Option<opaque<0..2^24-1>>`: a presence byte, then the certificate (a longer one does
+/// not round-trip).
+fn put_opaque_option(bytes: Option<&[u8]>, out: &mut Vec<u8>) {
+    match bytes {
+        None => 0u8.encode(out),
+        Some(bytes) => {
+            1u8.encode(out);
+            put_vec(LengthPrefix::U24, bytes, out);
+        }
+    }
+}
+
+fn read_opaque_option(r: &mut Reader<'_>) -> Result<Option<Vec<u8>>, InvalidMessage> {
+    match u8::read(r)? {
+        0 => Ok(None),
+        1 => Ok(Some(read_vec(r, LengthPrefix::U24, 0)?)),
+        _ => Err(InvalidMessage::IllegalParameter(
+            "session certificate presence",
+        )),
+    }
+}
+
 /// A timestamp as 8 big-endian bytes of nanoseconds.
 fn put_timestamp(t: Timestamp, out: &mut Vec<u8>) {
     out.extend_from_slice(&t.as_nanos().to_be_bytes());
@@ -416,6 +448,7 @@ mod tests {
         s.set_max_early_data(16384);
         s.alpn = Some(b"h2".to_vec());
         s.server_name = Some("example.com".into());
+        s.server_cert = Some(vec![0x30, 0x82, 0x01]);
         s
     }
 
@@ -474,7 +507,17 @@ mod tests {
     #[test]
     fn an_unknown_session_version_is_refused() {
         let mut bytes = client().to_bytes();
-        bytes[0] = 2;
+        // 1: the format before sessions kept the server's certificate.
+        for version in [0, 1, 3] {
+            bytes[0] = version;
+            assert_eq!(
+                ClientSession::from_bytes(&bytes),
+                Err(InvalidMessage::IllegalParameter("client session version"))
+            );
+        }
+        bytes[0] = CLIENT_SESSION_VERSION;
+        assert!(ClientSession::from_bytes(&bytes).is_ok());
+        bytes[0] = 9;
         assert_eq!(
             ClientSession::from_bytes(&bytes),
             Err(InvalidMessage::IllegalParameter("client session version"))
