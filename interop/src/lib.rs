@@ -3,7 +3,7 @@
 //! each peer: full handshakes with tickets, resumed 0-RTT (accepted, rejected and resent as
 //! 1-RTT), every TLS 1.3 suite, HelloRetryRequest and 16 KiB of early data.
 //!
-//! Bytes move only through [`pump`]: each side's output is handed to the other side's
+//! Bytes move only through [`pump()`]: each side's output is handed to the other side's
 //! input, in bounded rounds, with no sockets and no threads. The zerortt side takes a
 //! seeded ChaCha20 RNG and a fixed clock ([`zerortt::Zerortt`]); rustls and OpenSSL use
 //! their own randomness and clocks, so their bytes differ from run to run while the

@@ -127,7 +127,7 @@ pub fn server_context(options: &ServerOptions) -> Result<SslContext, Failure> {
 }
 
 /// A TLS 1.3 client context trusting the test CA, verifying the server's name, keeping
-/// every session it receives (NewSessionTicket) for [`OpensslClient::new`].
+/// every session it receives (NewSessionTicket) for [`Openssl::client`].
 pub struct OpensslClientContext {
     ctx: SslContext,
     sessions: Arc<Mutex<Vec<SslSession>>>,
