@@ -11,8 +11,8 @@ use crate::pump::{ClientEnd, Failure, ServerEnd, Status};
 use crate::testdata;
 use openssl::pkey::PKey;
 use openssl::ssl::{
-    ErrorCode, Ssl, SslContext, SslContextBuilder, SslMethod, SslSession, SslSessionCacheMode,
-    SslStream, SslVerifyMode, SslVersion,
+    AlpnError, ErrorCode, Ssl, SslContext, SslContextBuilder, SslMethod, SslSession,
+    SslSessionCacheMode, SslStream, SslVerifyMode, SslVersion,
 };
 use openssl::x509::X509;
 use std::collections::VecDeque;
@@ -85,6 +85,8 @@ pub struct ServerOptions {
     pub refuse_early_data: bool,
     /// Stateless cookie callbacks, for `SSL_stateless` (a HelloRetryRequest with a cookie).
     pub stateless_cookies: bool,
+    /// The one ALPN protocol the server selects when the client offers it.
+    pub alpn: Option<Vec<u8>>,
 }
 
 impl Default for ServerOptions {
@@ -94,6 +96,7 @@ impl Default for ServerOptions {
             max_early_data: 16384,
             refuse_early_data: false,
             stateless_cookies: false,
+            alpn: None,
         }
     }
 }
@@ -123,6 +126,20 @@ pub fn server_context(options: &ServerOptions) -> Result<SslContext, Failure> {
         });
         ctx.set_stateless_cookie_verify_cb(|_, cookie| cookie == b"zerortt-interop");
     }
+    if let Some(protocol) = options.alpn.clone() {
+        ctx.set_alpn_select_callback(move |_, offered| {
+            // `offered` is the wire list: length-prefixed names.
+            let mut rest = offered;
+            while let Some((&len, tail)) = rest.split_first() {
+                let (name, next) = tail.split_at(usize::from(len).min(tail.len()));
+                if name == protocol.as_slice() {
+                    return Ok(name);
+                }
+                rest = next;
+            }
+            Err(AlpnError::NOACK)
+        });
+    }
     Ok(ctx.build())
 }
 
@@ -137,6 +154,15 @@ impl OpensslClientContext {
     /// `suites` (all three if empty); `groups` is the `SSL_CTX_set1_groups_list` string
     /// (OpenSSL sends a key share for the first group only), or None for the default.
     pub fn new(suites: &[crate::Suite], groups: Option<&str>) -> Result<Self, Failure> {
+        Self::with_alpn(suites, groups, None)
+    }
+
+    /// [`OpensslClientContext::new`], offering the ALPN protocol `alpn`.
+    pub fn with_alpn(
+        suites: &[crate::Suite],
+        groups: Option<&str>,
+        alpn: Option<&[u8]>,
+    ) -> Result<Self, Failure> {
         let mut ctx =
             SslContext::builder(SslMethod::tls_client()).map_err(|e| failure("ctx", e))?;
         tls13_only(&mut ctx, suites)?;
@@ -148,6 +174,12 @@ impl OpensslClientContext {
         if let Some(groups) = groups {
             ctx.set_groups_list(groups)
                 .map_err(|e| failure("groups", e))?;
+        }
+        if let Some(protocol) = alpn {
+            let len = u8::try_from(protocol.len()).map_err(|e| failure("ALPN", e))?;
+            let mut wire = vec![len];
+            wire.extend_from_slice(protocol);
+            ctx.set_alpn_protos(&wire).map_err(|e| failure("ALPN", e))?;
         }
         // The new-session callback runs for clients only with client-side caching on.
         ctx.set_session_cache_mode(SslSessionCacheMode::CLIENT);
@@ -351,6 +383,13 @@ impl ClientEnd for Openssl {
         self.suite_code()
     }
 
+    fn alpn(&self) -> Option<Vec<u8>> {
+        self.stream
+            .ssl()
+            .selected_alpn_protocol()
+            .map(<[u8]>::to_vec)
+    }
+
     fn tickets(&self) -> usize {
         let now = self
             .context
@@ -426,6 +465,13 @@ impl ServerEnd for Openssl {
 
     fn suite(&self) -> Option<u16> {
         self.suite_code()
+    }
+
+    fn alpn(&self) -> Option<Vec<u8>> {
+        self.stream
+            .ssl()
+            .selected_alpn_protocol()
+            .map(<[u8]>::to_vec)
     }
 
     fn close(&mut self) -> Result<(), Failure> {

@@ -58,6 +58,8 @@ pub trait ClientEnd {
     fn resumed(&self) -> bool;
     /// The negotiated suite's code point.
     fn suite(&self) -> Option<u16>;
+    /// The negotiated ALPN protocol.
+    fn alpn(&self) -> Option<Vec<u8>>;
     /// Tickets (NewSessionTicket) received so far.
     fn tickets(&self) -> usize;
     /// Sends close_notify.
@@ -85,6 +87,8 @@ pub trait ServerEnd {
     fn resumed(&self) -> bool;
     /// The negotiated suite's code point.
     fn suite(&self) -> Option<u16>;
+    /// The negotiated ALPN protocol.
+    fn alpn(&self) -> Option<Vec<u8>>;
     /// Sends close_notify.
     fn close(&mut self) -> Result<(), Failure>;
     /// Takes the bytes to send to the client.
@@ -118,6 +122,10 @@ pub struct Outcome {
     pub client_suite: Option<u16>,
     /// The server's negotiated suite.
     pub server_suite: Option<u16>,
+    /// The client's negotiated ALPN protocol.
+    pub client_alpn: Option<Vec<u8>>,
+    /// The server's negotiated ALPN protocol.
+    pub server_alpn: Option<Vec<u8>>,
     /// Tickets the client holds from this connection.
     pub tickets: usize,
 }
@@ -222,6 +230,8 @@ pub fn pump(
         server_resumed: server.resumed(),
         client_suite: client.suite(),
         server_suite: server.suite(),
+        client_alpn: client.alpn(),
+        server_alpn: server.alpn(),
         tickets: client.tickets(),
     })
 }
@@ -265,6 +275,9 @@ impl<C: ClientEnd> ClientEnd for Recorder<C> {
     }
     fn suite(&self) -> Option<u16> {
         self.inner.suite()
+    }
+    fn alpn(&self) -> Option<Vec<u8>> {
+        self.inner.alpn()
     }
     fn tickets(&self) -> usize {
         self.inner.tickets()

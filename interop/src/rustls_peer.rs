@@ -259,6 +259,10 @@ impl ClientEnd for RustlsClient {
         self.suite_code()
     }
 
+    fn alpn(&self) -> Option<Vec<u8>> {
+        self.conn.alpn_protocol().map(<[u8]>::to_vec)
+    }
+
     fn tickets(&self) -> usize {
         self.conn.tls13_tickets_received() as usize
     }
@@ -316,6 +320,10 @@ impl ServerEnd for RustlsServer {
 
     fn suite(&self) -> Option<u16> {
         self.suite_code()
+    }
+
+    fn alpn(&self) -> Option<Vec<u8>> {
+        self.conn.alpn_protocol().map(<[u8]>::to_vec)
     }
 
     fn close(&mut self) -> Result<(), Failure> {

@@ -201,6 +201,10 @@ impl ClientEnd for Zerortt {
         self.complete().map(|(s, _)| s.get())
     }
 
+    fn alpn(&self) -> Option<Vec<u8>> {
+        self.conn.alpn_protocol().map(<[u8]>::to_vec)
+    }
+
     fn tickets(&self) -> usize {
         self.sessions.len()
     }
@@ -255,6 +259,10 @@ impl ServerEnd for Zerortt {
 
     fn suite(&self) -> Option<u16> {
         self.complete().map(|(s, _)| s.get())
+    }
+
+    fn alpn(&self) -> Option<Vec<u8>> {
+        self.conn.alpn_protocol().map(<[u8]>::to_vec)
     }
 
     fn close(&mut self) -> Result<(), Failure> {

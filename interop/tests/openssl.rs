@@ -10,7 +10,7 @@
 
 use openssl::ssl::{SslContext, SslSession};
 use std::sync::Arc;
-use zerortt_core::conn::config::{HelloRetryPolicy, ServerConfig};
+use zerortt_core::conn::config::{ClientConfig, HelloRetryPolicy, ServerConfig};
 use zerortt_core::conn::events::PskRejectReason;
 use zerortt_core::tickets::session::ClientSession;
 use zerortt_core::Event;
@@ -69,7 +69,17 @@ fn zerortt_to(
     early: &[u8],
     seed: u64,
 ) -> (Outcome, Zerortt) {
-    let mut client = Zerortt::client(zerortt::client_config(suites), session, seed);
+    zerortt_config_to(server, zerortt::client_config(suites), session, early, seed)
+}
+
+fn zerortt_config_to(
+    server: &mut Openssl,
+    config: ClientConfig,
+    session: Option<ClientSession>,
+    early: &[u8],
+    seed: u64,
+) -> (Outcome, Zerortt) {
+    let mut client = Zerortt::client(config, session, seed);
     let outcome = pump(&mut client, server, early).expect("zerortt client to OpenSSL");
     (outcome, client)
 }
@@ -135,7 +145,7 @@ fn an_openssl_server_whose_callback_refuses_early_data_resumes_and_the_zerortt_c
         ..ServerOptions::default()
     });
     let ticket = ticket_from_openssl(&refusing, &[]);
-    let data = early_data(1000);
+    let data = early_data(16384);
     let (outcome, _) = zerortt_to_openssl(&refusing, &[], Some(ticket), &data, 2);
     assert!(outcome.client_resumed && outcome.server_resumed);
     assert!(outcome.early_read.is_empty());
@@ -154,7 +164,7 @@ fn an_openssl_server_whose_callback_refuses_early_data_resumes_and_the_zerortt_c
 fn an_openssl_server_with_max_early_data_zero_rejects_the_early_data_and_it_arrives_as_1rtt() {
     let server = openssl_server(ServerOptions::default());
     let ticket = ticket_from_openssl(&server, &[]);
-    let data = early_data(1000);
+    let data = early_data(16384);
     let mut s = Openssl::server(&server, false, Some(0)).expect("OpenSSL server");
     let (outcome, _) = zerortt_to(&mut s, &[], Some(ticket), &data, 2);
     assert!(!outcome.client_resumed && !outcome.server_resumed);
@@ -215,6 +225,45 @@ fn sixteen_kib_of_early_data_from_a_zerortt_client_are_accepted_and_read_intact_
     let data = early_data(16384);
     let (outcome, _) = zerortt_to_openssl(&server, &[], Some(ticket), &data, 2);
     assert_eq!(outcome.early_written, 16384);
+    assert_bytes(&outcome.early_read, &data, "early data read");
+    assert_eq!(outcome.client_status, Status::Accepted);
+    assert_eq!(outcome.server_status, Status::Accepted);
+}
+
+#[test]
+fn a_zerortt_client_in_middlebox_compatibility_mode_does_0rtt_with_an_openssl_server() {
+    let server = openssl_server(ServerOptions::default());
+    let mut config = zerortt::client_config(&[]);
+    config.middlebox_compat = true;
+    let mut s = Openssl::server(&server, false, None).expect("OpenSSL server");
+    let (_, mut client) = zerortt_config_to(&mut s, config.clone(), None, b"", 1);
+    let ticket = client.sessions.pop().expect("a ticket");
+    let data = early_data(1000);
+    let mut s = Openssl::server(&server, false, None).expect("OpenSSL server");
+    let (outcome, _) = zerortt_config_to(&mut s, config, Some(ticket), &data, 2);
+    assert_bytes(&outcome.early_read, &data, "early data read");
+    assert_eq!(outcome.client_status, Status::Accepted);
+    assert_eq!(outcome.server_status, Status::Accepted);
+}
+
+#[test]
+fn a_zerortt_client_resumes_0rtt_with_an_openssl_server_under_the_alpn_protocol_they_agreed() {
+    let server = openssl_server(ServerOptions {
+        alpn: Some(b"h2".to_vec()),
+        ..ServerOptions::default()
+    });
+    let mut config = zerortt::client_config(&[]);
+    config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+    let mut s = Openssl::server(&server, false, None).expect("OpenSSL server");
+    let (full, mut client) = zerortt_config_to(&mut s, config.clone(), None, b"", 1);
+    assert_eq!(full.client_alpn.as_deref(), Some(&b"h2"[..]));
+    let ticket = client.sessions.pop().expect("a ticket");
+    assert_eq!(ticket.alpn.as_deref(), Some(&b"h2"[..]));
+    let data = early_data(1000);
+    let mut s = Openssl::server(&server, false, None).expect("OpenSSL server");
+    let (outcome, _) = zerortt_config_to(&mut s, config, Some(ticket), &data, 2);
+    assert_eq!(outcome.client_alpn.as_deref(), Some(&b"h2"[..]));
+    assert_eq!(outcome.server_alpn.as_deref(), Some(&b"h2"[..]));
     assert_bytes(&outcome.early_read, &data, "early data read");
     assert_eq!(outcome.client_status, Status::Accepted);
     assert_eq!(outcome.server_status, Status::Accepted);
@@ -311,7 +360,7 @@ fn an_openssl_client_and_a_zerortt_server_do_0rtt_with_each_tls13_suite() {
 fn a_zerortt_server_with_early_data_off_resumes_and_the_openssl_client_resends_as_1rtt() {
     let (client, server) = (openssl_client(&[], None), zerortt_server(16384, &[]));
     let session = session_from_zerortt(&client, &server);
-    let data = early_data(1000);
+    let data = early_data(16384);
     let mut s = Zerortt::server(&server, 2);
     s.conn.set_max_early_data(0);
     let outcome = openssl_to(&client, Some(&session), &mut s, &data);
@@ -411,6 +460,22 @@ fn sixteen_kib_of_early_data_from_an_openssl_client_are_accepted_and_read_intact
     let data = early_data(16384);
     let (outcome, _) = openssl_to_zerortt(&client, Some(&session), &server, &data, 2);
     assert_eq!(outcome.early_written, 16384);
+    assert_bytes(&outcome.early_read, &data, "early data read");
+    assert_eq!(outcome.client_status, Status::Accepted);
+    assert_eq!(outcome.server_status, Status::Accepted);
+}
+
+#[test]
+fn an_openssl_client_resumes_0rtt_with_a_zerortt_server_under_the_alpn_protocol_they_agreed() {
+    let client = OpensslClientContext::with_alpn(&[], None, Some(b"h2")).expect("client");
+    let mut server = zerortt::server_config(16384, &[]);
+    server.alpn_protocols = vec![b"h2".to_vec()];
+    let server = Arc::new(server);
+    let session = session_from_zerortt(&client, &server);
+    let data = early_data(1000);
+    let (outcome, _) = openssl_to_zerortt(&client, Some(&session), &server, &data, 2);
+    assert_eq!(outcome.client_alpn.as_deref(), Some(&b"h2"[..]));
+    assert_eq!(outcome.server_alpn.as_deref(), Some(&b"h2"[..]));
     assert_bytes(&outcome.early_read, &data, "early data read");
     assert_eq!(outcome.client_status, Status::Accepted);
     assert_eq!(outcome.server_status, Status::Accepted);

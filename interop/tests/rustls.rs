@@ -7,7 +7,7 @@
 //! kinds of HelloRetryRequest below.
 
 use std::sync::Arc;
-use zerortt_core::conn::config::{HelloRetryPolicy, ServerConfig};
+use zerortt_core::conn::config::{ClientConfig, HelloRetryPolicy, ServerConfig};
 use zerortt_core::conn::events::PskRejectReason;
 use zerortt_core::tickets::session::ClientSession;
 use zerortt_core::Event;
@@ -53,7 +53,19 @@ fn zerortt_to_rustls(
     early: &[u8],
     seed: u64,
 ) -> (Outcome, Zerortt) {
-    let mut client = Zerortt::client(zerortt::client_config(suites), session, seed);
+    let config = zerortt::client_config(suites);
+    zerortt_config_to_rustls(server, config, session, early, seed)
+}
+
+/// [`zerortt_to_rustls`] with a given client config.
+fn zerortt_config_to_rustls(
+    server: &Arc<rustls::ServerConfig>,
+    config: ClientConfig,
+    session: Option<ClientSession>,
+    early: &[u8],
+    seed: u64,
+) -> (Outcome, Zerortt) {
+    let mut client = Zerortt::client(config, session, seed);
     let mut server = RustlsServer::new(server).expect("rustls server");
     let outcome = pump(&mut client, &mut server, early).expect("zerortt client to rustls");
     (outcome, client)
@@ -161,6 +173,29 @@ fn a_reused_rustls_ticket_is_refused_the_second_time_and_the_data_arrives_as_1rt
     assert_bytes(&second.app_read, &data, "1-RTT data read");
 }
 
+/// rustls counts the rejected early data it skips in ciphertext bytes against
+/// `max_early_data_size` (its documentation: "recommended to include some slop in this
+/// value"); a full 16 KiB record is 16,401 bytes of ciphertext. And rustls 0.23.46 charges a
+/// skipped record again on every later `process_new_packets` call until a record after it
+/// decrypts (conn.rs `process_more_input`: a dropped record does not advance
+/// `buffer_progress`), here twice: with 32,801 bytes of budget it fails with "cannot decrypt
+/// peer's message", with 32,802 it skips. Hence the budget of two records plus slop.
+#[test]
+fn sixteen_kib_of_rejected_early_data_are_skipped_by_a_rustls_server_and_arrive_as_1rtt() {
+    let budget = 2 * (16384 + 256);
+    let server = rustls_server(&[], budget, &rustls_peer::session_storage());
+    let ticket = ticket_from_rustls(&server, &[]);
+    let data = early_data(16384);
+    let (first, _) = zerortt_to_rustls(&server, &[], Some(ticket.clone()), &data, 2);
+    assert_eq!(first.server_status, Status::Accepted);
+    // The reused ticket is unknown now: full handshake, the 16 KiB skipped, then resent.
+    let (second, _) = zerortt_to_rustls(&server, &[], Some(ticket), &data, 3);
+    assert!(!second.server_resumed);
+    assert_eq!(second.client_status, Status::Rejected);
+    assert_eq!(second.server_status, Status::NotAccepted);
+    assert_bytes(&second.app_read, &data, "1-RTT data read");
+}
+
 #[test]
 fn sixteen_kib_of_early_data_from_a_zerortt_client_are_accepted_and_read_intact_by_rustls() {
     let server = rustls_server(&[], 16384, &rustls_peer::session_storage());
@@ -169,6 +204,40 @@ fn sixteen_kib_of_early_data_from_a_zerortt_client_are_accepted_and_read_intact_
     let (outcome, _) = zerortt_to_rustls(&server, &[], Some(ticket), &data, 2);
     assert_eq!(outcome.early_written, 16384);
     assert_bytes(&outcome.early_read, &data, "early data read");
+    assert_eq!(outcome.server_status, Status::Accepted);
+}
+
+#[test]
+fn a_zerortt_client_in_middlebox_compatibility_mode_does_0rtt_with_a_rustls_server() {
+    let server = rustls_server(&[], 16384, &rustls_peer::session_storage());
+    let mut config = zerortt::client_config(&[]);
+    config.middlebox_compat = true;
+    let (_, mut client) = zerortt_config_to_rustls(&server, config.clone(), None, b"", 1);
+    let ticket = client.sessions.pop().expect("a ticket");
+    let data = early_data(1000);
+    let (outcome, _) = zerortt_config_to_rustls(&server, config, Some(ticket), &data, 2);
+    assert_bytes(&outcome.early_read, &data, "early data read");
+    assert_eq!(outcome.client_status, Status::Accepted);
+    assert_eq!(outcome.server_status, Status::Accepted);
+}
+
+#[test]
+fn a_zerortt_client_resumes_0rtt_with_a_rustls_server_under_the_alpn_protocol_they_agreed() {
+    let mut config = (*rustls_server(&[], 16384, &rustls_peer::session_storage())).clone();
+    config.alpn_protocols = vec![b"h2".to_vec()];
+    let server = Arc::new(config);
+    let mut client_config = zerortt::client_config(&[]);
+    client_config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+    let (full, mut client) = zerortt_config_to_rustls(&server, client_config.clone(), None, b"", 1);
+    assert_eq!(full.client_alpn.as_deref(), Some(&b"h2"[..]));
+    let ticket = client.sessions.pop().expect("a ticket");
+    assert_eq!(ticket.alpn.as_deref(), Some(&b"h2"[..]));
+    let data = early_data(1000);
+    let (outcome, _) = zerortt_config_to_rustls(&server, client_config, Some(ticket), &data, 2);
+    assert_eq!(outcome.client_alpn.as_deref(), Some(&b"h2"[..]));
+    assert_eq!(outcome.server_alpn.as_deref(), Some(&b"h2"[..]));
+    assert_bytes(&outcome.early_read, &data, "early data read");
+    assert_eq!(outcome.client_status, Status::Accepted);
     assert_eq!(outcome.server_status, Status::Accepted);
 }
 
@@ -254,7 +323,7 @@ fn a_rustls_client_and_a_zerortt_server_do_0rtt_with_each_tls13_suite() {
 fn a_zerortt_server_with_early_data_off_resumes_and_the_rustls_client_resends_as_1rtt() {
     let (client, server) = (rustls_client(&[], &[]), zerortt_server(16384, &[]));
     prime(&client, &server);
-    let data = early_data(1000);
+    let data = early_data(16384);
     let mut c = RustlsClient::new(&client).expect("rustls client");
     let mut s = Zerortt::server(&server, 2);
     // SSL_set_max_early_data(0) on this connection only.
@@ -352,5 +421,23 @@ fn sixteen_kib_of_early_data_from_a_rustls_client_are_accepted_and_read_intact_b
     let (outcome, _) = rustls_to_zerortt(&client, &server, &data, 2);
     assert_eq!(outcome.early_written, 16384);
     assert_bytes(&outcome.early_read, &data, "early data read");
+    assert_eq!(outcome.server_status, Status::Accepted);
+}
+
+#[test]
+fn a_rustls_client_resumes_0rtt_with_a_zerortt_server_under_the_alpn_protocol_they_agreed() {
+    let mut client = (*rustls_client(&[], &[])).clone();
+    client.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+    let client = Arc::new(client);
+    let mut server = zerortt::server_config(16384, &[]);
+    server.alpn_protocols = vec![b"h2".to_vec()];
+    let server = Arc::new(server);
+    prime(&client, &server);
+    let data = early_data(1000);
+    let (outcome, _) = rustls_to_zerortt(&client, &server, &data, 2);
+    assert_eq!(outcome.client_alpn.as_deref(), Some(&b"h2"[..]));
+    assert_eq!(outcome.server_alpn.as_deref(), Some(&b"h2"[..]));
+    assert_bytes(&outcome.early_read, &data, "early data read");
+    assert_eq!(outcome.client_status, Status::Accepted);
     assert_eq!(outcome.server_status, Status::Accepted);
 }
