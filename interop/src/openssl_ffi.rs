@@ -35,7 +35,7 @@ pub fn early_data_status(ssl: &SslRef) -> c_int {
     unsafe { SSL_get_early_data_status(ssl.as_ptr()) }
 }
 
-/// The callback [`refuse_early_data`] installs: "return 0 to reject early data"
+/// The callback [`refuse_early_data`] installs: "returning 0 will reject it"
 /// (SSL_CTX_set_allow_early_data_cb(3)).
 extern "C" fn refuse(_s: *mut SSL, _arg: *mut c_void) -> c_int {
     0

@@ -117,7 +117,8 @@ pub fn server_context(options: &ServerOptions) -> Result<SslContext, Failure> {
     }
     if options.stateless_cookies {
         // A fixed application cookie: OpenSSL protects the whole cookie with its own HMAC
-        // ("the OpenSSL implementation independently verifies the integrity").
+        // (the `openssl` crate: "the OpenSSL implementation independently verifies the
+        // integrity of application cookies using an HMAC").
         ctx.set_stateless_cookie_generate_cb(|_, buf| {
             let cookie = b"zerortt-interop";
             let n = cookie.len().min(buf.len());

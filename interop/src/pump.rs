@@ -2,7 +2,8 @@
 //! bounded rounds, following the call order of SSL_read_early_data(3): the client writes
 //! early data first, the server reads early data until it is finished, both complete the
 //! handshake, and a client whose early data was not accepted sends it again as 1-RTT data
-//! (the man page: "the client application should resend the data").
+//! (RFC 9846 4.3.10: "the client application MAY opt to retransmit the Application Data
+//! previously sent in early data once the handshake has been completed").
 
 use std::fmt;
 
@@ -183,8 +184,8 @@ pub fn pump(
         )));
     }
 
-    // SSL_write_early_data(3): "If the early data is rejected ... the client application
-    // should resend the data" after the handshake.
+    // RFC 9846 4.3.10: a TLS implementation "SHOULD NOT automatically resend early data",
+    // so the application (here) does, once the handshake has been completed.
     let client_status = client.status();
     let resent = early_written > 0 && client_status != Status::Accepted;
     let expected = if resent {
