@@ -23,7 +23,9 @@ pub mod pump;
 pub mod rustls_peer;
 pub mod zerortt;
 
-pub use pump::{pump, ClientEnd, Failure, Outcome, Recorder, ServerEnd, Status};
+pub use pump::{
+    complete_handshake, pump, ClientEnd, Failure, Outcome, Recorder, ServerEnd, Status,
+};
 
 /// The name the test certificates are valid for (core/testdata: `localhost`, `zerortt.test`).
 pub const SERVER_NAME: &str = "localhost";

@@ -160,11 +160,23 @@ pub fn pump(
         client.write_early_data(early)?
     };
     let mut early_read = Vec::new();
+    complete_handshake(client, server, &mut early_read)?;
+    finish(client, server, early, early_written, early_read)
+}
+
+/// Moves bytes until both handshakes are complete, the server reading early data (appended
+/// to `early_read`) until its early-data API says FINISH. For a client that has already
+/// started (written early data or called `handshake`).
+pub fn complete_handshake(
+    client: &mut impl ClientEnd,
+    server: &mut impl ServerEnd,
+    early_read: &mut Vec<u8>,
+) -> Result<(), Failure> {
     let (mut early_done, mut server_done, mut client_done) = (false, false, false);
     for _ in 0..MAX_ROUNDS {
         let moved = client_to_server(client, server);
         if !early_done {
-            early_done = server.read_early_data(&mut early_read)?;
+            early_done = server.read_early_data(early_read)?;
         }
         if early_done && !server_done {
             server_done = server.handshake()?;
@@ -183,7 +195,17 @@ pub fn pump(
              server {server_done}, client {client_done}"
         )));
     }
+    Ok(())
+}
 
+/// The rest of [`pump()`] after the handshake: resend, 1-RTT both ways, close_notify.
+fn finish(
+    client: &mut impl ClientEnd,
+    server: &mut impl ServerEnd,
+    early: &[u8],
+    early_written: usize,
+    early_read: Vec<u8>,
+) -> Result<Outcome, Failure> {
     // RFC 9846 4.3.10: a TLS implementation "SHOULD NOT automatically resend early data",
     // so the application (here) does, once the handshake has been completed.
     let client_status = client.status();

@@ -16,7 +16,7 @@ use zerortt_core::tickets::session::ClientSession;
 use zerortt_core::Event;
 use zerortt_interop::openssl_peer::{self, Openssl, OpensslClientContext, ServerOptions};
 use zerortt_interop::zerortt::{self, Zerortt};
-use zerortt_interop::{pump, Outcome, Status, Suite};
+use zerortt_interop::{complete_handshake, pump, ClientEnd, Outcome, ServerEnd, Status, Suite};
 
 /// Early data whose every byte depends on its position.
 fn early_data(len: usize) -> Vec<u8> {
@@ -269,6 +269,40 @@ fn a_zerortt_client_resumes_0rtt_with_an_openssl_server_under_the_alpn_protocol_
     assert_eq!(outcome.server_status, Status::Accepted);
 }
 
+/// SSL_write_early_data(3): a server "may also call SSL_write_early_data() to send data to
+/// the client" after SSL_read_early_data first returned (0.5-RTT data); zerortt's client may
+/// read while it still writes early data.
+#[test]
+fn half_rtt_data_from_an_openssl_server_reaches_the_zerortt_client_before_it_finishes() {
+    let server = openssl_server(ServerOptions::default());
+    let ticket = ticket_from_openssl(&server, &[]);
+    let mut c = Zerortt::client(zerortt::client_config(&[]), Some(ticket), 2);
+    let mut s = Openssl::server(&server, false, None).expect("OpenSSL server");
+    let data = early_data(1000);
+    assert_eq!(ClientEnd::write_early_data(&mut c, &data), Ok(data.len()));
+    ServerEnd::give_input(&mut s, &ClientEnd::take_output(&mut c));
+    let mut early = Vec::new();
+    assert_eq!(
+        ServerEnd::read_early_data(&mut s, &mut early),
+        Ok(false),
+        "EndOfEarlyData not yet"
+    );
+    assert_bytes(&early, &data, "early data read");
+    assert_eq!(s.stream.write_early_data(b"half-RTT").ok(), Some(8));
+    ClientEnd::give_input(&mut c, &ServerEnd::take_output(&mut s));
+    let mut half = Vec::new();
+    ClientEnd::read(&mut c, &mut half).expect("read in the early-data phase");
+    assert_eq!(half, b"half-RTT");
+    assert!(
+        !c.conn.is_init_finished(),
+        "the client has not sent its Finished yet"
+    );
+    complete_handshake(&mut c, &mut s, &mut early).expect("handshake");
+    assert_bytes(&early, &data, "early data read");
+    assert_eq!(ClientEnd::status(&mut c), Status::Accepted);
+    assert_eq!(ServerEnd::status(&mut s), Status::Accepted);
+}
+
 // ----- OpenSSL client, zerortt server -----------------------------------------------------
 
 fn zerortt_server(max: u32, suites: &[Suite]) -> Arc<ServerConfig> {
@@ -479,4 +513,33 @@ fn an_openssl_client_resumes_0rtt_with_a_zerortt_server_under_the_alpn_protocol_
     assert_bytes(&outcome.early_read, &data, "early data read");
     assert_eq!(outcome.client_status, Status::Accepted);
     assert_eq!(outcome.server_status, Status::Accepted);
+}
+
+/// The zerortt server's write_early_data (0.5-RTT data, after read_early_data first
+/// returned) reaches the OpenSSL client, which reads it once it has completed its handshake.
+#[test]
+fn half_rtt_data_from_a_zerortt_server_reaches_the_openssl_client() {
+    let (client, server) = (openssl_client(&[], None), zerortt_server(16384, &[]));
+    let session = session_from_zerortt(&client, &server);
+    let mut c = Openssl::client(&client, Some(&session)).expect("OpenSSL client");
+    let mut s = Zerortt::server(&server, 2);
+    let data = early_data(1000);
+    assert_eq!(ClientEnd::write_early_data(&mut c, &data), Ok(data.len()));
+    ServerEnd::give_input(&mut s, &ClientEnd::take_output(&mut c));
+    let mut early = Vec::new();
+    assert_eq!(
+        ServerEnd::read_early_data(&mut s, &mut early),
+        Ok(false),
+        "EndOfEarlyData not yet"
+    );
+    assert_bytes(&early, &data, "early data read");
+    assert_eq!(s.conn.write_early_data(b"half-RTT", s.now), Ok(8));
+    ClientEnd::give_input(&mut c, &ServerEnd::take_output(&mut s));
+    complete_handshake(&mut c, &mut s, &mut early).expect("handshake");
+    assert_bytes(&early, &data, "early data read");
+    let mut half = Vec::new();
+    ClientEnd::read(&mut c, &mut half).expect("read");
+    assert_eq!(half, b"half-RTT");
+    assert_eq!(ClientEnd::status(&mut c), Status::Accepted);
+    assert_eq!(ServerEnd::status(&mut s), Status::Accepted);
 }

@@ -13,7 +13,9 @@ use zerortt_core::tickets::session::ClientSession;
 use zerortt_core::Event;
 use zerortt_interop::rustls_peer::{self, RustlsClient, RustlsServer};
 use zerortt_interop::zerortt::{self, Zerortt};
-use zerortt_interop::{pump, Outcome, Recorder, ServerEnd, Status, Suite};
+use zerortt_interop::{
+    complete_handshake, pump, ClientEnd, Outcome, Recorder, ServerEnd, Status, Suite,
+};
 
 /// Early data whose every byte depends on its position, so a lost, repeated or reordered
 /// chunk shows.
@@ -241,6 +243,41 @@ fn a_zerortt_client_resumes_0rtt_with_a_rustls_server_under_the_alpn_protocol_th
     assert_eq!(outcome.server_status, Status::Accepted);
 }
 
+/// rustls's `send_half_rtt_data`: the server's first application data goes out with its
+/// handshake flight (0.5-RTT); zerortt's client may read it while it still writes early data.
+#[test]
+fn half_rtt_data_from_a_rustls_server_reaches_the_zerortt_client_before_it_finishes() {
+    let mut config = (*rustls_server(&[], 16384, &rustls_peer::session_storage())).clone();
+    config.send_half_rtt_data = true;
+    let server = Arc::new(config);
+    let ticket = ticket_from_rustls(&server, &[]);
+    let mut c = Zerortt::client(zerortt::client_config(&[]), Some(ticket), 2);
+    let mut s = RustlsServer::new(&server).expect("rustls server");
+    let data = early_data(1000);
+    assert_eq!(ClientEnd::write_early_data(&mut c, &data), Ok(data.len()));
+    ServerEnd::give_input(&mut s, &ClientEnd::take_output(&mut c));
+    let mut early = Vec::new();
+    assert_eq!(
+        s.read_early_data(&mut early),
+        Ok(false),
+        "EndOfEarlyData not yet"
+    );
+    assert_bytes(&early, &data, "early data read");
+    ServerEnd::write(&mut s, b"half-RTT").expect("rustls write");
+    ClientEnd::give_input(&mut c, &ServerEnd::take_output(&mut s));
+    let mut half = Vec::new();
+    ClientEnd::read(&mut c, &mut half).expect("read in the early-data phase");
+    assert_eq!(half, b"half-RTT");
+    assert!(
+        !c.conn.is_init_finished(),
+        "the client has not sent its Finished yet"
+    );
+    complete_handshake(&mut c, &mut s, &mut early).expect("handshake");
+    assert_bytes(&early, &data, "early data read");
+    assert_eq!(ClientEnd::status(&mut c), Status::Accepted);
+    assert_eq!(ServerEnd::status(&mut s), Status::Accepted);
+}
+
 // ----- rustls client, zerortt server ------------------------------------------------------
 
 /// A rustls client config offering `suites` and `groups`.
@@ -366,7 +403,7 @@ fn a_replayed_rustls_client_hello_finds_its_ticket_used_and_its_early_data_is_no
     assert_bytes(&first.early_read, &data, "early data read");
 
     let mut replay = Zerortt::server(&server, 3);
-    replay.give_input(&c.flights[0]);
+    ServerEnd::give_input(&mut replay, &c.flights[0]);
     let mut read = Vec::new();
     let finished = replay.read_early_data(&mut read).expect("read_early_data");
     assert!(
@@ -374,7 +411,7 @@ fn a_replayed_rustls_client_hello_finds_its_ticket_used_and_its_early_data_is_no
         "no early data can be accepted: read_early_data says Finish"
     );
     assert!(read.is_empty());
-    assert_eq!(replay.status(), Status::Rejected);
+    assert_eq!(ServerEnd::status(&mut replay), Status::Rejected);
     assert!(replay.events.contains(&Event::PskRejected {
         reason: PskRejectReason::NotInCache
     }));
@@ -440,4 +477,32 @@ fn a_rustls_client_resumes_0rtt_with_a_zerortt_server_under_the_alpn_protocol_th
     assert_bytes(&outcome.early_read, &data, "early data read");
     assert_eq!(outcome.client_status, Status::Accepted);
     assert_eq!(outcome.server_status, Status::Accepted);
+}
+
+/// The zerortt server's write_early_data (0.5-RTT data, after read_early_data first
+/// returned) reaches the rustls client.
+#[test]
+fn half_rtt_data_from_a_zerortt_server_reaches_the_rustls_client() {
+    let (client, server) = (rustls_client(&[], &[]), zerortt_server(16384, &[]));
+    prime(&client, &server);
+    let mut c = RustlsClient::new(&client).expect("rustls client");
+    let mut s = Zerortt::server(&server, 2);
+    let data = early_data(1000);
+    assert_eq!(ClientEnd::write_early_data(&mut c, &data), Ok(data.len()));
+    ServerEnd::give_input(&mut s, &ClientEnd::take_output(&mut c));
+    let mut early = Vec::new();
+    assert_eq!(ServerEnd::read_early_data(&mut s, &mut early), Ok(false));
+    assert_bytes(&early, &data, "early data read");
+    assert_eq!(s.conn.write_early_data(b"half-RTT", s.now), Ok(8));
+    ClientEnd::give_input(&mut c, &ServerEnd::take_output(&mut s));
+    let mut half = Vec::new();
+    ClientEnd::read(&mut c, &mut half).expect("read");
+    assert_eq!(
+        half, b"half-RTT",
+        "rustls reads it once it has the server's Finished"
+    );
+    complete_handshake(&mut c, &mut s, &mut early).expect("handshake");
+    assert_bytes(&early, &data, "early data read");
+    assert_eq!(ClientEnd::status(&mut c), Status::Accepted);
+    assert_eq!(ServerEnd::status(&mut s), Status::Accepted);
 }
