@@ -9,6 +9,7 @@
 use std::sync::Arc;
 use zerortt_core::conn::config::{ClientConfig, HelloRetryPolicy, ServerConfig};
 use zerortt_core::conn::events::PskRejectReason;
+use zerortt_core::msgs::enums::HandshakeType;
 use zerortt_core::tickets::session::ClientSession;
 use zerortt_core::Event;
 use zerortt_interop::rustls_peer::{self, RustlsClient, RustlsServer};
@@ -278,6 +279,35 @@ fn half_rtt_data_from_a_rustls_server_reaches_the_zerortt_client_before_it_finis
     assert_eq!(ServerEnd::status(&mut s), Status::Accepted);
 }
 
+/// RFC 9846 4.7.3: on a KeyUpdate with update_requested the receiver "MUST send a KeyUpdate
+/// of its own"; rustls's `refresh_traffic_keys` sends one requesting an update.
+#[test]
+fn after_0rtt_a_rustls_server_key_update_is_answered_by_the_zerortt_client_and_data_flows() {
+    let server = rustls_server(&[], 16384, &rustls_peer::session_storage());
+    let ticket = ticket_from_rustls(&server, &[]);
+    let mut c = Zerortt::client(zerortt::client_config(&[]), Some(ticket), 2);
+    let mut s = RustlsServer::new(&server).expect("rustls server");
+    let data = early_data(1000);
+    assert_eq!(ClientEnd::write_early_data(&mut c, &data), Ok(data.len()));
+    let mut early = Vec::new();
+    complete_handshake(&mut c, &mut s, &mut early).expect("handshake");
+    assert_bytes(&early, &data, "early data read");
+    s.conn.refresh_traffic_keys().expect("KeyUpdate");
+    ServerEnd::write(&mut s, b"server, new keys").expect("write");
+    ClientEnd::give_input(&mut c, &ServerEnd::take_output(&mut s));
+    let mut got = Vec::new();
+    ClientEnd::read(&mut c, &mut got).expect("read");
+    assert_eq!(got, b"server, new keys");
+    assert!(c
+        .events
+        .contains(&Event::HandshakeSent(HandshakeType::KeyUpdate)));
+    ClientEnd::write(&mut c, b"client, new keys").expect("write");
+    ServerEnd::give_input(&mut s, &ClientEnd::take_output(&mut c));
+    let mut got = Vec::new();
+    ServerEnd::read(&mut s, &mut got).expect("read");
+    assert_eq!(got, b"client, new keys");
+}
+
 // ----- rustls client, zerortt server ------------------------------------------------------
 
 /// A rustls client config offering `suites` and `groups`.
@@ -505,4 +535,31 @@ fn half_rtt_data_from_a_zerortt_server_reaches_the_rustls_client() {
     assert_bytes(&early, &data, "early data read");
     assert_eq!(ClientEnd::status(&mut c), Status::Accepted);
     assert_eq!(ServerEnd::status(&mut s), Status::Accepted);
+}
+
+#[test]
+fn after_0rtt_a_rustls_client_key_update_is_answered_by_the_zerortt_server_and_data_flows() {
+    let (client, server) = (rustls_client(&[], &[]), zerortt_server(16384, &[]));
+    prime(&client, &server);
+    let mut c = RustlsClient::new(&client).expect("rustls client");
+    let mut s = Zerortt::server(&server, 2);
+    let data = early_data(1000);
+    assert_eq!(ClientEnd::write_early_data(&mut c, &data), Ok(data.len()));
+    let mut early = Vec::new();
+    complete_handshake(&mut c, &mut s, &mut early).expect("handshake");
+    assert_bytes(&early, &data, "early data read");
+    c.conn.refresh_traffic_keys().expect("KeyUpdate");
+    ClientEnd::write(&mut c, b"client, new keys").expect("write");
+    ServerEnd::give_input(&mut s, &ClientEnd::take_output(&mut c));
+    let mut got = Vec::new();
+    ServerEnd::read(&mut s, &mut got).expect("read");
+    assert_eq!(got, b"client, new keys");
+    assert!(s
+        .events
+        .contains(&Event::HandshakeSent(HandshakeType::KeyUpdate)));
+    ServerEnd::write(&mut s, b"server, new keys").expect("write");
+    ClientEnd::give_input(&mut c, &ServerEnd::take_output(&mut s));
+    let mut got = Vec::new();
+    ClientEnd::read(&mut c, &mut got).expect("read");
+    assert_eq!(got, b"server, new keys");
 }
