@@ -3,7 +3,42 @@
 //! [`LengthPrefixed`]. Reading never panics and never allocates more than the bytes that
 //! are actually present, so an untrusted length cannot ask for memory the input does not hold.
 
-use crate::error::InvalidMessage;
+use crate::msgs::enums::{ContentType, ExtensionType, WireEnum};
+
+/// Bytes that do not decode as the message they claim to be.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum InvalidMessage {
+    /// The input ended inside a field.
+    Truncated,
+    /// Bytes were left over after the named structure.
+    TrailingData(&'static str),
+    /// A vector that must hold at least one element (or byte) was empty.
+    EmptyVector,
+    /// The same extension appeared twice in one message (RFC 9846 section 4.3).
+    DuplicateExtension(ExtensionType),
+    /// A TLSPlaintext fragment over 2^14 bytes, or a TLSCiphertext over 2^14 + 256
+    /// (RFC 9846 section 5.1, 5.2).
+    RecordOverflow,
+    /// A zero-length fragment where RFC 9846 section 5.1 forbids one (handshake, alert).
+    EmptyFragment(ContentType),
+    /// A record whose content type is not one of the four TLS 1.3 knows.
+    UnknownContentType(u8),
+    /// TLSInnerPlaintext that was all zeros: no content type (RFC 9846 section 5.4).
+    NoInnerContentType,
+    /// A field held a value the RFC forbids in this position.
+    IllegalParameter(&'static str),
+    /// The handshake message type is not one this crate decodes.
+    UnknownHandshakeType(u8),
+    /// A handshake message longer than this implementation buffers.
+    HandshakeMessageTooLarge,
+    /// pre_shared_key was not the last extension of a ClientHello (RFC 9846 section 4.3.11).
+    PreSharedKeyNotLast,
+    /// A vector or value whose length is outside the range its declaration allows, for
+    /// example a legacy_session_id over 32 bytes or a PSK binder under 32 (RFC 9846
+    /// section 6.2: decode_error is for "some field was out of the specified range").
+    LengthOutOfRange(&'static str),
+}
 
 /// A cursor over bytes received from the peer.
 #[derive(Debug)]
@@ -155,6 +190,21 @@ pub trait Codec: Sized {
         let v = Self::read(&mut r)?;
         r.expect_empty(std::any::type_name::<Self>())?;
         Ok(v)
+    }
+}
+
+// Every protocol code point encodes as its wire value. Implemented here, not in
+// `msgs::enums`, so that the enums stay below the codec and its error type.
+impl<T: WireEnum> Codec for T
+where
+    T::Repr: Codec,
+{
+    fn encode(&self, out: &mut Vec<u8>) {
+        self.get().encode(out)
+    }
+
+    fn read(r: &mut Reader<'_>) -> Result<Self, InvalidMessage> {
+        Ok(Self::from_repr(T::Repr::read(r)?))
     }
 }
 

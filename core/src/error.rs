@@ -1,44 +1,12 @@
 //! One crate error, with [`Error::alert`] as the single place that maps an error to the
 //! alert it sends (RFC 9846 section 6.2).
 
+pub use crate::codec::InvalidMessage;
 use crate::msgs::enums::{AlertDescription, ContentType, ExtensionType, HandshakeType};
 use std::fmt;
 
-/// Bytes that do not decode as the message they claim to be.
-#[derive(Clone, Debug, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum InvalidMessage {
-    /// The input ended inside a field.
-    Truncated,
-    /// Bytes were left over after the named structure.
-    TrailingData(&'static str),
-    /// A vector that must hold at least one element (or byte) was empty.
-    EmptyVector,
-    /// The same extension appeared twice in one message (RFC 9846 section 4.3).
-    DuplicateExtension(ExtensionType),
-    /// A TLSPlaintext fragment over 2^14 bytes, or a TLSCiphertext over 2^14 + 256
-    /// (RFC 9846 section 5.1, 5.2).
-    RecordOverflow,
-    /// A zero-length fragment where RFC 9846 section 5.1 forbids one (handshake, alert).
-    EmptyFragment(ContentType),
-    /// A record whose content type is not one of the four TLS 1.3 knows.
-    UnknownContentType(u8),
-    /// TLSInnerPlaintext that was all zeros: no content type (RFC 9846 section 5.4).
-    NoInnerContentType,
-    /// A field held a value the RFC forbids in this position.
-    IllegalParameter(&'static str),
-    /// The handshake message type is not one this crate decodes.
-    UnknownHandshakeType(u8),
-    /// A handshake message longer than this implementation buffers.
-    HandshakeMessageTooLarge,
-    /// pre_shared_key was not the last extension of a ClientHello (RFC 9846 section 4.3.11).
-    PreSharedKeyNotLast,
-    /// A vector or value whose length is outside the range its declaration allows, for
-    /// example a legacy_session_id over 32 bytes or a PSK binder under 32 (RFC 9846
-    /// section 6.2: decode_error is for "some field was out of the specified range").
-    LengthOutOfRange(&'static str),
-}
-
+// The alert mapping lives here with every other error's (`InvalidMessage` itself is defined
+// in `codec`, below the wire enums it names).
 impl InvalidMessage {
     /// The alert this decode failure sends.
     pub fn alert(&self) -> AlertDescription {

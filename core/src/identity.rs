@@ -135,6 +135,16 @@ pub mod test_identity {
         CA_CERT
     }
 
+    // Defined with the test identity rather than in `verify`, which this module uses for
+    // its key/certificate probe: `verify` does not depend on `identity`.
+    impl crate::verify::ServerTrust {
+        /// Trust the shipped test CA ([`ca_cert_der`]), which issued both shipped test
+        /// server certificates.
+        pub fn test_ca() -> Self {
+            Self::Anchors(vec![CA_CERT.to_vec()])
+        }
+    }
+
     /// The server identity with an Ed25519 key (CertificateVerify scheme `ed25519`).
     /// Loaded and checked once per process, as a server loads its key once: loading signs
     /// and verifies a probe, which would otherwise cost every simulated server a signature.

@@ -25,14 +25,6 @@ pub enum ServerTrust {
     InsecureAcceptAny,
 }
 
-impl ServerTrust {
-    /// Trust the shipped test CA ([`crate::identity::test_identity::ca_cert_der`]), which
-    /// issued both shipped test server certificates.
-    pub fn test_ca() -> Self {
-        Self::Anchors(vec![crate::identity::test_identity::ca_cert_der().to_vec()])
-    }
-}
-
 /// Why the server's certificate or CertificateVerify was refused.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
@@ -387,7 +379,7 @@ mod tests {
 
     #[test]
     fn a_garbled_trust_anchor_is_a_local_error() {
-        let leaf = crate::identity::test_identity::ed25519().cert_chain;
+        let leaf = vec![include_bytes!("../testdata/server-ed25519.der").to_vec()];
         let trust = ServerTrust::Anchors(vec![vec![0xde, 0xad]]);
         let err = verify_server_cert(&trust, &leaf, "localhost", Timestamp::SIM_EPOCH).unwrap_err();
         assert_eq!(err, CertError::InvalidTrustAnchor(0));

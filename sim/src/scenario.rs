@@ -3,7 +3,9 @@
 //! fields are refused (`deny_unknown_fields`) so a typo is an error with its location,
 //! not a silently ignored knob.
 
+use crate::net::DelayedAck;
 use serde::{Deserialize, Serialize};
+use std::time::Duration;
 
 /// One scenario: network, TCP, servers, client script, attacker.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -322,7 +324,7 @@ impl Scenario {
                 format!("{} is out of range; valid: 1 to 100", self.tcp.initial_cwnd),
             );
         }
-        if crate::world::parse_delayed_ack(&self.tcp.delayed_ack).is_none() {
+        if parse_delayed_ack(&self.tcp.delayed_ack).is_none() {
             return err(
                 "tcp.delayed_ack",
                 format!(
@@ -331,7 +333,7 @@ impl Scenario {
                 ),
             );
         }
-        if crate::world::parse_allow_policy(&self.server.allow_early_data).is_none() {
+        if parse_allow_policy(&self.server.allow_early_data).is_none() {
             return err(
                 "server.allow_early_data",
                 format!(
@@ -437,5 +439,43 @@ impl Scenario {
             }
         }
         Ok(())
+    }
+}
+
+/// Parses `tcp.delayed_ack`.
+pub fn parse_delayed_ack(s: &str) -> Option<DelayedAck> {
+    match s {
+        "off" => Some(DelayedAck::Off),
+        "quickack" => Some(DelayedAck::QuickAckAtStart),
+        other => {
+            let ms: u64 = other.strip_suffix("ms")?.parse().ok()?;
+            (1..=500)
+                .contains(&ms)
+                .then(|| DelayedAck::Delay(Duration::from_millis(ms)))
+        }
+    }
+}
+
+/// The allow-early-data policy of `server.allow_early_data`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AllowPolicy {
+    /// No callback.
+    Always,
+    /// Decline everything.
+    Never,
+    /// Decline while more than N connections are in progress on the server.
+    Load(usize),
+}
+
+/// Parses `server.allow_early_data`.
+pub fn parse_allow_policy(s: &str) -> Option<AllowPolicy> {
+    match s {
+        "always" => Some(AllowPolicy::Always),
+        "never" => Some(AllowPolicy::Never),
+        other => other
+            .strip_prefix("load:")?
+            .parse()
+            .ok()
+            .map(AllowPolicy::Load),
     }
 }

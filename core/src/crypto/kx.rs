@@ -210,4 +210,33 @@ mod tests {
             kc.agree(&ka.public_key()).unwrap().as_bytes()
         );
     }
+
+    #[test]
+    fn memoized_x25519_gives_the_bytes_the_computation_gives() {
+        let memo = PublicKeyMemo::new();
+        let a = X25519KeyShare::from_private_bytes([1; 32]);
+        let b = X25519KeyShare::from_private_bytes([2; 32]);
+        for _ in 0..2 {
+            let am = X25519KeyShare::from_private_bytes_memo([1; 32], Some(&memo));
+            assert_eq!(am.public_key(), a.public_key());
+            let plain = a.agree(&b.public_key()).expect("contributory");
+            let memoized = am
+                .agree_memo(&b.public_key(), Some(&memo))
+                .expect("contributory");
+            assert_eq!(plain.as_bytes(), memoized.as_bytes());
+        }
+        assert_eq!(
+            memo.stats(),
+            crate::crypto::memo::MemoStats { hits: 2, misses: 2 }
+        );
+    }
+
+    #[test]
+    fn a_memoized_low_order_point_is_still_refused() {
+        let memo = PublicKeyMemo::new();
+        let a = X25519KeyShare::from_private_bytes_memo([1; 32], Some(&memo));
+        for _ in 0..2 {
+            assert!(a.agree_memo(&[0; 32], Some(&memo)).is_err());
+        }
+    }
 }

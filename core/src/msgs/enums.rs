@@ -1,8 +1,16 @@
 //! Protocol code points (RFC 9846 appendix B), each an enum with an `Unknown` variant so
 //! that any value on the wire decodes and re-encodes to the same bytes.
 
-use crate::codec::{Codec, Reader};
-use crate::error::InvalidMessage;
+/// A code point with its wire representation. `codec` encodes every `WireEnum` as its
+/// `Repr`; this module depends on nothing else in the crate.
+pub trait WireEnum: Copy {
+    /// The integer type on the wire (`u8` or `u16`).
+    type Repr;
+    /// The wire value.
+    fn get(self) -> Self::Repr;
+    /// The variant for a wire value (`Unknown` for values this crate does not name).
+    fn from_repr(v: Self::Repr) -> Self;
+}
 
 macro_rules! wire_enum {
     ($(#[$meta:meta])* $name:ident: $repr:ty { $($(#[$vmeta:meta])* $variant:ident = $value:expr,)* }) => {
@@ -34,12 +42,13 @@ macro_rules! wire_enum {
             }
         }
 
-        impl Codec for $name {
-            fn encode(&self, out: &mut Vec<u8>) {
-                self.get().encode(out)
+        impl WireEnum for $name {
+            type Repr = $repr;
+            fn get(self) -> $repr {
+                $name::get(self)
             }
-            fn read(r: &mut Reader<'_>) -> Result<Self, InvalidMessage> {
-                Ok(Self::from(<$repr>::read(r)?))
+            fn from_repr(v: $repr) -> Self {
+                Self::from(v)
             }
         }
     };
@@ -280,6 +289,7 @@ wire_enum! {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::codec::Codec;
 
     #[test]
     fn unknown_code_points_re_encode_unchanged() {

@@ -12,7 +12,7 @@
 mod apps;
 
 use crate::net::{DelayedAck, Fabric, LinkConfig, Partition, SimTime, TcpConfig, TcpSocket};
-use crate::scenario::{Scenario, Sharing};
+use crate::scenario::{parse_allow_policy, parse_delayed_ack, AllowPolicy, Scenario, Sharing};
 use apps::{AttackerApp, ClientApp, ConnLog, ServerApp, Shared};
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -41,44 +41,6 @@ pub const RUN_STEPS_MAX: u64 = 2_000_000;
 
 /// The identity an external-PSK scenario provisions on both sides.
 const EXTERNAL_PSK_IDENTITY: &[u8] = b"zerortt external psk";
-
-/// Parses `tcp.delayed_ack`.
-pub fn parse_delayed_ack(s: &str) -> Option<DelayedAck> {
-    match s {
-        "off" => Some(DelayedAck::Off),
-        "quickack" => Some(DelayedAck::QuickAckAtStart),
-        other => {
-            let ms: u64 = other.strip_suffix("ms")?.parse().ok()?;
-            (1..=500)
-                .contains(&ms)
-                .then(|| DelayedAck::Delay(Duration::from_millis(ms)))
-        }
-    }
-}
-
-/// The allow-early-data policy of `server.allow_early_data`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum AllowPolicy {
-    /// No callback.
-    Always,
-    /// Decline everything.
-    Never,
-    /// Decline while more than N connections are in progress on the server.
-    Load(usize),
-}
-
-/// Parses `server.allow_early_data`.
-pub fn parse_allow_policy(s: &str) -> Option<AllowPolicy> {
-    match s {
-        "always" => Some(AllowPolicy::Always),
-        "never" => Some(AllowPolicy::Never),
-        other => other
-            .strip_prefix("load:")?
-            .parse()
-            .ok()
-            .map(AllowPolicy::Load),
-    }
-}
 
 /// Converts milliseconds (possibly fractional) to a Duration, exactly for whole µs.
 pub fn ms(v: f64) -> Duration {
