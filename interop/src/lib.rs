@@ -1,10 +1,11 @@
 //! zerortt-core against real peers, in memory: rustls 0.23 (ring provider) and the system
 //! OpenSSL 3 through the `openssl` crate. The tests in `tests/` run both directions with
 //! each peer: full handshakes with tickets, resumed 0-RTT (accepted, rejected and resent as
-//! 1-RTT), every TLS 1.3 suite, HelloRetryRequest and 16 KiB of early data.
+//! 1-RTT), every TLS 1.3 suite, HelloRetryRequest, 16 KiB of early data, ALPN, 0.5-RTT
+//! data and (rustls) KeyUpdate.
 //!
-//! Bytes move only through [`pump()`]: each side's output is handed to the other side's
-//! input, in bounded rounds, with no sockets and no threads. The zerortt side takes a
+//! Bytes move only when [`pump()`], [`complete_handshake`] or a test hands one side's output
+//! to the other side's input: bounded rounds, no sockets, no threads. The zerortt side takes a
 //! seeded ChaCha20 RNG and a fixed clock ([`zerortt::Zerortt`]); rustls and OpenSSL use
 //! their own randomness and clocks, so their bytes differ from run to run while the
 //! outcome does not.
