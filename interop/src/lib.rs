@@ -2,7 +2,7 @@
 //! OpenSSL 3 through the `openssl` crate. The tests in `tests/` run both directions with
 //! each peer: full handshakes with tickets, resumed 0-RTT (accepted, rejected and resent as
 //! 1-RTT), every TLS 1.3 suite, HelloRetryRequest, 16 KiB of early data, ALPN, 0.5-RTT
-//! data and (rustls) KeyUpdate.
+//! data and KeyUpdate.
 //!
 //! Bytes move only when [`pump()`], [`complete_handshake`] or a test hands one side's output
 //! to the other side's input: bounded rounds, no sockets, no threads. The zerortt side takes a
@@ -10,11 +10,11 @@
 //! their own randomness and clocks, so their bytes differ from run to run while the
 //! outcome does not.
 //!
-//! Why a crate of its own and not core/tests: the `openssl` crate does not wrap every
-//! early-data call this needs (`SSL_get_early_data_status`, `SSL_CTX_set_allow_early_data_cb`,
-//! and it marks `SSL_set_session` unsafe), so a few `extern "C"` declarations are called
-//! here, and calling them needs `unsafe`. The workspace forbids `unsafe_code`, and `forbid`
-//! cannot be lowered by an inner attribute. This crate therefore keeps every workspace lint
+//! Why a crate of its own and not core/tests: the `openssl` crate does not wrap every call
+//! this needs (`SSL_get_early_data_status`, `SSL_CTX_set_allow_early_data_cb`,
+//! `SSL_key_update`; and it marks `SSL_set_session` unsafe), so a few `extern "C"`
+//! declarations are called here, and calling them needs `unsafe`. The workspace forbids
+//! `unsafe_code`, and `forbid` cannot be lowered by an inner attribute. This crate therefore keeps every workspace lint
 //! but sets `unsafe_code` to `deny`, and exactly one module, [`openssl_ffi`], allows it.
 //! zerortt-core keeps `forbid`.
 

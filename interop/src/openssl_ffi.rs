@@ -15,12 +15,16 @@ pub const SSL_EARLY_DATA_REJECTED: c_int = 1;
 /// `SSL_EARLY_DATA_ACCEPTED`.
 pub const SSL_EARLY_DATA_ACCEPTED: c_int = 2;
 
+/// `SSL_KEY_UPDATE_REQUESTED`: the peer must answer with a KeyUpdate of its own.
+const SSL_KEY_UPDATE_REQUESTED: c_int = 1;
+
 /// `SSL_allow_early_data_cb_fn`.
 type AllowEarlyDataCb = unsafe extern "C" fn(s: *mut SSL, arg: *mut c_void) -> c_int;
 
 // Declarations as in <openssl/ssl.h>; openssl-sys 0.9 links libssl.
 extern "C" {
     fn SSL_get_early_data_status(s: *const SSL) -> c_int;
+    fn SSL_key_update(s: *mut SSL, updatetype: c_int) -> c_int;
     fn SSL_CTX_set_allow_early_data_cb(
         ctx: *mut SSL_CTX,
         cb: Option<AllowEarlyDataCb>,
@@ -33,6 +37,16 @@ pub fn early_data_status(ssl: &SslRef) -> c_int {
     // SAFETY: `ssl.as_ptr()` is a valid `SSL *` for the borrow's lifetime, and the call
     // only reads `s->ext.early_data`.
     unsafe { SSL_get_early_data_status(ssl.as_ptr()) }
+}
+
+/// `SSL_key_update(3)` with `SSL_KEY_UPDATE_REQUESTED`: the KeyUpdate is queued and goes
+/// out with the next write (or `SSL_do_handshake`). Fails (returns false) before the
+/// handshake is complete.
+pub fn request_key_update(ssl: &SslRef) -> bool {
+    // SAFETY: `ssl.as_ptr()` is a valid `SSL *` for the borrow. `SslRef` is an opaque
+    // foreign type (its state lives behind the pointer, as for the crate's own `&self`
+    // setters), and the call only sets the connection's pending key update.
+    unsafe { SSL_key_update(ssl.as_ptr(), SSL_KEY_UPDATE_REQUESTED) == 1 }
 }
 
 /// The callback [`refuse_early_data`] installs: "returning 0 will reject it"

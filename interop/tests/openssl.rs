@@ -12,8 +12,10 @@ use openssl::ssl::{SslContext, SslSession};
 use std::sync::Arc;
 use zerortt_core::conn::config::{ClientConfig, HelloRetryPolicy, ServerConfig};
 use zerortt_core::conn::events::PskRejectReason;
+use zerortt_core::msgs::enums::HandshakeType;
 use zerortt_core::tickets::session::ClientSession;
 use zerortt_core::Event;
+use zerortt_interop::openssl_ffi;
 use zerortt_interop::openssl_peer::{self, Openssl, OpensslClientContext, ServerOptions};
 use zerortt_interop::zerortt::{self, Zerortt};
 use zerortt_interop::{complete_handshake, pump, ClientEnd, Outcome, ServerEnd, Status, Suite};
@@ -303,6 +305,35 @@ fn half_rtt_data_from_an_openssl_server_reaches_the_zerortt_client_before_it_fin
     assert_eq!(ServerEnd::status(&mut s), Status::Accepted);
 }
 
+/// RFC 9846 4.7.3: on a KeyUpdate with update_requested the receiver "MUST send a KeyUpdate
+/// of its own".
+#[test]
+fn after_0rtt_an_openssl_server_key_update_is_answered_by_the_zerortt_client_and_data_flows() {
+    let server = openssl_server(ServerOptions::default());
+    let ticket = ticket_from_openssl(&server, &[]);
+    let mut c = Zerortt::client(zerortt::client_config(&[]), Some(ticket), 2);
+    let mut s = Openssl::server(&server, false, None).expect("OpenSSL server");
+    let data = early_data(1000);
+    assert_eq!(ClientEnd::write_early_data(&mut c, &data), Ok(data.len()));
+    let mut early = Vec::new();
+    complete_handshake(&mut c, &mut s, &mut early).expect("handshake");
+    assert_bytes(&early, &data, "early data read");
+    assert!(openssl_ffi::request_key_update(s.stream.ssl()));
+    ServerEnd::write(&mut s, b"server, new keys").expect("write");
+    ClientEnd::give_input(&mut c, &ServerEnd::take_output(&mut s));
+    let mut got = Vec::new();
+    ClientEnd::read(&mut c, &mut got).expect("read");
+    assert_eq!(got, b"server, new keys");
+    assert!(c
+        .events
+        .contains(&Event::HandshakeSent(HandshakeType::KeyUpdate)));
+    ClientEnd::write(&mut c, b"client, new keys").expect("write");
+    ServerEnd::give_input(&mut s, &ClientEnd::take_output(&mut c));
+    let mut got = Vec::new();
+    ServerEnd::read(&mut s, &mut got).expect("read");
+    assert_eq!(got, b"client, new keys");
+}
+
 // ----- OpenSSL client, zerortt server -----------------------------------------------------
 
 fn zerortt_server(max: u32, suites: &[Suite]) -> Arc<ServerConfig> {
@@ -542,4 +573,31 @@ fn half_rtt_data_from_a_zerortt_server_reaches_the_openssl_client() {
     assert_eq!(half, b"half-RTT");
     assert_eq!(ClientEnd::status(&mut c), Status::Accepted);
     assert_eq!(ServerEnd::status(&mut s), Status::Accepted);
+}
+
+#[test]
+fn after_0rtt_an_openssl_client_key_update_is_answered_by_the_zerortt_server_and_data_flows() {
+    let (client, server) = (openssl_client(&[], None), zerortt_server(16384, &[]));
+    let session = session_from_zerortt(&client, &server);
+    let mut c = Openssl::client(&client, Some(&session)).expect("OpenSSL client");
+    let mut s = Zerortt::server(&server, 2);
+    let data = early_data(1000);
+    assert_eq!(ClientEnd::write_early_data(&mut c, &data), Ok(data.len()));
+    let mut early = Vec::new();
+    complete_handshake(&mut c, &mut s, &mut early).expect("handshake");
+    assert_bytes(&early, &data, "early data read");
+    assert!(openssl_ffi::request_key_update(c.stream.ssl()));
+    ClientEnd::write(&mut c, b"client, new keys").expect("write");
+    ServerEnd::give_input(&mut s, &ClientEnd::take_output(&mut c));
+    let mut got = Vec::new();
+    ServerEnd::read(&mut s, &mut got).expect("read");
+    assert_eq!(got, b"client, new keys");
+    assert!(s
+        .events
+        .contains(&Event::HandshakeSent(HandshakeType::KeyUpdate)));
+    ServerEnd::write(&mut s, b"server, new keys").expect("write");
+    ClientEnd::give_input(&mut c, &ServerEnd::take_output(&mut s));
+    let mut got = Vec::new();
+    ClientEnd::read(&mut c, &mut got).expect("read");
+    assert_eq!(got, b"server, new keys");
 }
