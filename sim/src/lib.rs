@@ -12,4 +12,5 @@ pub mod invariants;
 pub mod net;
 pub mod report;
 pub mod scenario;
+pub mod subject;
 pub mod world;

@@ -1,0 +1,1 @@
+//! rustls 0.23 (ring provider) as a deterministic subject.
