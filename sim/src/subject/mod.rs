@@ -2,4 +2,4 @@
 //! The world's applications drive a subject through one early-data API, the man page's;
 //! each stack implements it over its own library.
 
-pub mod rustls;
+pub mod rustls_stack;
