@@ -13,6 +13,8 @@ mod apps;
 
 use crate::net::{DelayedAck, Fabric, LinkConfig, Partition, SimTime, TcpConfig, TcpSocket};
 use crate::scenario::{parse_allow_policy, parse_delayed_ack, AllowPolicy, Scenario, Sharing};
+use crate::subject::zerortt::ZerorttSubject;
+use crate::subject::{Session, Subject};
 use apps::{AttackerApp, ClientApp, ConnLog, ServerApp, Shared};
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -107,7 +109,7 @@ impl World {
                 external_psk_secret(),
             );
             s.set_max_early_data(sc.server.max_early_data);
-            Some(s)
+            Some(Session::Zerortt(s))
         } else {
             let warm = self.spawn(
                 Role::Warmup,
@@ -119,19 +121,17 @@ impl World {
                 false,
             );
             self.run_until_done(&warm, SimTime::ZERO.saturating_add(Duration::from_secs(60)));
-            // The client keeps its tickets in a store that hands each out once.
-            let mut store = ClientSessionStore::new();
-            for ticket in std::mem::take(&mut warm.borrow_mut().tickets) {
-                store.insert("localhost", ticket);
-            }
-            store.take("localhost", timestamp(self.fabric.now()))
+            let tickets = std::mem::take(&mut warm.borrow_mut().tickets);
+            take_session(tickets, timestamp(self.fabric.now()))
         };
         if let Some(v) = sc.server.max_early_data_after_tickets {
             for c in &cluster.configs {
                 c.set_max_early_data(v);
             }
         }
-        if let (Some(s), Some(limit)) = (session.as_mut(), sc.client.session_max_early_data) {
+        if let (Some(Session::Zerortt(s)), Some(limit)) =
+            (session.as_mut(), sc.client.session_max_early_data)
+        {
             s.set_max_early_data(limit);
         }
         // 2. The 0-RTT connection, and the attacker's replays of its first flight.
@@ -353,10 +353,11 @@ impl World {
             self.link_config(lose),
             self.link_config(None),
         );
-        let tls_server = zerortt_core::Connection::server(
-            cluster.configs[server].clone(),
-            self.tls_rng(&name, "server"),
-        );
+        let tls_server: Box<dyn Subject> =
+            Box::new(ZerorttSubject::new(zerortt_core::Connection::server(
+                cluster.configs[server].clone(),
+                self.tls_rng(&name, "server"),
+            )));
         let server_app = ServerApp::new(
             tls_server,
             ConnLog::server(log.clone()),
@@ -381,7 +382,7 @@ impl World {
         client_config: &Arc<ClientConfig>,
         cluster: &Cluster,
         server: usize,
-        session: Option<ClientSession>,
+        session: Option<Session>,
         at: SimTime,
         early: bool,
     ) -> Rc<RefCell<ConnRecord>> {
@@ -401,12 +402,16 @@ impl World {
                 end: t.saturating_add(Duration::from_micros(1)),
             }
         });
-        let tls_client = zerortt_core::Connection::client(
-            client_config.clone(),
-            "localhost",
-            session,
-            self.tls_rng(&name, "client"),
-        );
+        let session = session.map(|s| match s {
+            Session::Zerortt(s) => s,
+        });
+        let tls_client: Box<dyn Subject> =
+            Box::new(ZerorttSubject::new(zerortt_core::Connection::client(
+                client_config.clone(),
+                "localhost",
+                session,
+                self.tls_rng(&name, "client"),
+            )));
         let chunks = if early {
             sc.client.early_data_chunks.clone()
         } else {
@@ -459,6 +464,18 @@ impl World {
         );
         log
     }
+}
+
+/// The session the 0-RTT connection resumes: the client keeps its tickets in a store that
+/// hands each out once, newest first, dropping expired ones.
+fn take_session(tickets: Vec<Session>, now: Timestamp) -> Option<Session> {
+    let mut store = ClientSessionStore::new();
+    for ticket in tickets {
+        match ticket {
+            Session::Zerortt(t) => store.insert("localhost", t),
+        }
+    }
+    store.take("localhost", now).map(Session::Zerortt)
 }
 
 fn external_psk_secret() -> Vec<u8> {
