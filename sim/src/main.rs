@@ -386,12 +386,15 @@ fn parse_shard(shard: Option<String>) -> Result<(u64, u64), String> {
     Ok((k - 1, n))
 }
 
+/// A client and a server stack; `None` keeps the scenario's own.
+type StackPair = (Option<Stack>, Option<Stack>);
+
 /// The (client, server) stack pairs of an explore run: `--stacks`, else the
 /// `--client-stack`/`--server-stack` overrides (each `None`: the scenario's own).
 fn parse_pairs(
     pairs: Option<&str>,
     single: &StackArgs,
-) -> Result<Vec<(Option<Stack>, Option<Stack>)>, String> {
+) -> Result<Vec<StackPair>, String> {
     let Some(text) = pairs else {
         let parse = |o: &Option<String>, flag: &str| {
             o.as_deref()
@@ -421,7 +424,7 @@ fn parse_pairs(
 
 fn explore(
     names: Vec<String>,
-    pairs: &[(Option<Stack>, Option<Stack>)],
+    pairs: &[StackPair],
     seeds: u64,
     start_seed: u64,
     jobs: Option<usize>,
