@@ -22,11 +22,17 @@
 //! [`SeededStream::enter`]; with none installed they fail (`GetRandomFailed`), so a
 //! forgotten `enter` is an error, never a silent fall-back to OS randomness. Wrap every
 //! rustls call of an endpoint (`ClientConnection::new`, `process_new_packets`, writes) in
-//! that endpoint's `enter`.
+//! that endpoint's `enter`. What each side draws (pinned by a test): a client 98 bytes per
+//! ClientHello (`ClientConnection::new`: legacy session id 32, extension-order seed 2,
+//! random 32, X25519 key 32); a server 64 bytes for its ServerHello (random, X25519 key)
+//! and, once the client's Finished is processed, 68 per stateful ticket (nonce 32,
+//! `age_add` 4, id 32) or 48 per stateless one (nonce 32, `age_add` 4, AEAD nonce 12).
 
 use crate::net::rng::{MasterSeed, SimRng};
 use ring::aead::{self, Aad, LessSafeKey, Nonce, UnboundKey, NONCE_LEN};
-use rustls::client::{ClientSessionStore, Resumption, Tls12ClientSessionValue};
+use rustls::client::{
+    ClientSessionStore, Resumption, Tls12ClientSessionValue, Tls13ClientSessionValue,
+};
 use rustls::crypto::{
     ring as ring_provider, ActiveKeyExchange, CryptoProvider, GetRandomFailed, SecureRandom,
     SharedSecret, SupportedKxGroup,
@@ -311,7 +317,8 @@ pub fn provider(suites: &[CipherSuite]) -> Result<Arc<CryptoProvider>, ConfigErr
 /// Virtual time for rustls: a shared clock the simulator sets before each call. rustls
 /// reads it for certificate validity, the ticket's issue time and age on the client, and
 /// ticket freshness on the server (`ServerSessionValue::set_freshness`, which compares
-/// whole seconds with a 60 s tolerance). Cloning shares the clock.
+/// whole seconds with a 60 s tolerance). rustls's `UnixTime` holds whole seconds, so only
+/// the seconds of the virtual time reach rustls. Cloning shares the clock.
 #[derive(Clone, Debug)]
 pub struct VirtualClock {
     nanos_since_epoch: Arc<AtomicU64>,
@@ -576,24 +583,30 @@ pub struct SessionStore {
 #[derive(Debug, Default)]
 struct StoreState {
     /// Per server name, oldest first.
-    tickets: Vec<(
-        ServerName<'static>,
-        VecDeque<rustls::client::Tls13ClientSessionValue>,
-    )>,
+    tickets: Vec<(ServerName<'static>, VecDeque<Tls13ClientSessionValue>)>,
     kx_hints: Vec<(ServerName<'static>, NamedGroup)>,
     received: u64,
     taken: u64,
 }
 
 impl StoreState {
-    fn queue(
-        &mut self,
-        name: &ServerName<'_>,
-    ) -> Option<&mut VecDeque<rustls::client::Tls13ClientSessionValue>> {
+    fn queue(&mut self, name: &ServerName<'_>) -> Option<&mut VecDeque<Tls13ClientSessionValue>> {
         self.tickets
             .iter_mut()
             .find(|(n, _)| n == name)
             .map(|(_, q)| q)
+    }
+
+    fn push(&mut self, name: ServerName<'static>, ticket: Tls13ClientSessionValue) {
+        if self.queue(&name).is_none() {
+            self.tickets.push((name.clone(), VecDeque::new()));
+        }
+        if let Some(queue) = self.queue(&name) {
+            if queue.len() >= TICKETS_PER_SERVER {
+                queue.pop_front();
+            }
+            queue.push_back(ticket);
+        }
     }
 }
 
@@ -634,33 +647,19 @@ impl SessionStore {
 
     /// Takes the newest ticket for `name` out of this store (to move it to another; see
     /// [`with_sessions`] for which configs can then resume with it).
-    pub fn take_newest(&self, name: &str) -> Option<rustls::client::Tls13ClientSessionValue> {
+    pub fn take_newest(&self, name: &str) -> Option<Tls13ClientSessionValue> {
         let name = ServerName::try_from(name).ok()?;
         lock(&self.inner).queue(&name)?.pop_back()
     }
 
     /// Puts a ticket for `name` into this store as its newest; it is not counted as
     /// received. `false` if `name` is not a valid server name.
-    pub fn seed(&self, name: &str, ticket: rustls::client::Tls13ClientSessionValue) -> bool {
+    pub fn seed(&self, name: &str, ticket: Tls13ClientSessionValue) -> bool {
         let Ok(name) = ServerName::try_from(name.to_owned()) else {
             return false;
         };
         lock(&self.inner).push(name, ticket);
         true
-    }
-}
-
-impl StoreState {
-    fn push(&mut self, name: ServerName<'static>, ticket: rustls::client::Tls13ClientSessionValue) {
-        if self.queue(&name).is_none() {
-            self.tickets.push((name.clone(), VecDeque::new()));
-        }
-        if let Some(queue) = self.queue(&name) {
-            if queue.len() >= TICKETS_PER_SERVER {
-                queue.pop_front();
-            }
-            queue.push_back(ticket);
-        }
     }
 }
 
@@ -691,7 +690,7 @@ impl ClientSessionStore for SessionStore {
     fn insert_tls13_ticket(
         &self,
         server_name: ServerName<'static>,
-        value: rustls::client::Tls13ClientSessionValue,
+        value: Tls13ClientSessionValue,
     ) {
         let mut state = lock(&self.inner);
         state.received = state.received.saturating_add(1);
@@ -702,7 +701,7 @@ impl ClientSessionStore for SessionStore {
     fn take_tls13_ticket(
         &self,
         server_name: &ServerName<'static>,
-    ) -> Option<rustls::client::Tls13ClientSessionValue> {
+    ) -> Option<Tls13ClientSessionValue> {
         let mut state = lock(&self.inner);
         let ticket = state.queue(server_name)?.pop_back()?;
         state.taken = state.taken.saturating_add(1);
@@ -723,7 +722,8 @@ pub struct ServerKnobs {
     pub suites: Vec<CipherSuite>,
     /// ALPN protocols, most preferred first; empty: no ALPN.
     pub alpn: Vec<Vec<u8>>,
-    /// Stateful or stateless tickets.
+    /// Stateful or stateless tickets. Cloned knobs share the store or ticketer, as the
+    /// servers of a cluster sharing a session cache or ticket keys do.
     pub tickets: TicketMode,
     /// Tickets sent after each handshake (`send_tls13_tickets`; rustls's default is 2).
     pub num_tickets: usize,
@@ -888,6 +888,14 @@ pub enum Knob {
     NumTickets,
     /// 0.5-RTT data.
     HalfRttData,
+    /// The ticket lifetime the server advertises.
+    TicketLifetime,
+    /// The tolerance between the client's and the server's ticket age (RFC 9846 8.3).
+    TicketAgeTolerance,
+    /// A ClientHello strike register (RFC 9846 8.2).
+    StrikeRegister,
+    /// External (out-of-band) PSKs.
+    ExternalPsk,
 }
 
 impl Knob {
@@ -906,6 +914,10 @@ impl Knob {
             Self::StatelessTicketEarlyData => "stateless_ticket_early_data",
             Self::NumTickets => "num_tickets",
             Self::HalfRttData => "half_rtt_data",
+            Self::TicketLifetime => "ticket_lifetime",
+            Self::TicketAgeTolerance => "ticket_age_tolerance",
+            Self::StrikeRegister => "strike_register",
+            Self::ExternalPsk => "external_psk",
         }
     }
 }
@@ -922,7 +934,7 @@ pub struct Capability {
 }
 
 /// What rustls 0.23 can be configured to do, knob by knob.
-pub const CAPABILITIES: [Capability; 12] = [
+pub const CAPABILITIES: [Capability; 16] = [
     Capability {
         knob: Knob::MaxEarlyData,
         supported: true,
@@ -993,6 +1005,30 @@ pub const CAPABILITIES: [Capability; 12] = [
         knob: Knob::HalfRttData,
         supported: true,
         evidence: "ServerConfig::send_half_rtt_data",
+    },
+    Capability {
+        knob: Knob::TicketLifetime,
+        supported: false,
+        evidence: "stateful tickets always say 24 h (server/tls13.rs emit_ticket: \
+                   stateful_lifetime = 24 * 60 * 60); only stateless ones take \
+                   ProducesTickets::lifetime (SeededTicketer::with_lifetime)",
+    },
+    Capability {
+        knob: Knob::TicketAgeTolerance,
+        supported: false,
+        evidence: "fixed: msgs/persist.rs MAX_FRESHNESS_SKEW_MS = 60 s, compared on whole \
+                   seconds (ServerSessionValue::set_freshness)",
+    },
+    Capability {
+        knob: Knob::StrikeRegister,
+        supported: false,
+        evidence: "none: replay protection is only the single use of stateful tickets",
+    },
+    Capability {
+        knob: Knob::ExternalPsk,
+        supported: false,
+        evidence: "no external PSK API in 0.23 (manual/features.rs lists only resumption \
+                   via tickets or session storage)",
     },
 ];
 
@@ -1287,6 +1323,24 @@ mod tests {
     }
 
     #[test]
+    fn the_bytes_of_a_seeded_run_are_pinned_across_processes_by_a_golden_digest() {
+        // Same seed in another process, on another machine: the same bytes. Changes if
+        // rustls (Cargo.lock), the stream derivation or the test identity change.
+        let (full, resumed, ..) = full_then_resumed(42);
+        let mut all = Vec::new();
+        for wire in [&full, &resumed] {
+            all.extend_from_slice(&wire.client_to_server);
+            all.extend_from_slice(&wire.server_to_client);
+        }
+        let digest = ring::digest::digest(&ring::digest::SHA256, &all);
+        let hex: String = digest.as_ref().iter().map(|b| format!("{b:02x}")).collect();
+        assert_eq!(hex, GOLDEN_DIGEST);
+    }
+
+    /// SHA-256 of the four byte streams of `full_then_resumed(42)`.
+    const GOLDEN_DIGEST: &str = "56dcc9b0a9e2beb4659500a4ea74314644c86d861aaddc6b9edde1d6d9b6aa1f";
+
+    #[test]
     fn a_different_seed_gives_different_bytes_in_both_directions() {
         let (full_a, resumed_a, ..) = full_then_resumed(42);
         let (full_b, resumed_b, ..) = full_then_resumed(43);
@@ -1295,6 +1349,36 @@ mod tests {
         assert_ne!(resumed_a.client_to_server, resumed_b.client_to_server);
         assert_ne!(resumed_a.server_to_client, resumed_b.server_to_client);
     }
+
+    #[test]
+    fn rustls_draws_exactly_the_documented_bytes_from_each_stream() {
+        let seed = MasterSeed::new(17);
+        let server_config = server_config(&ServerKnobs::default()).unwrap();
+        let client_config = client_config(&ClientKnobs::default()).unwrap();
+        let client_stream = SeededStream::from_seed(seed, "rustls/client");
+        let server_stream = SeededStream::from_seed(seed, "rustls/server");
+        let mut wire = Wire::default();
+        for connection in 1..=2 {
+            connect(
+                &client_config,
+                &server_config,
+                &client_stream,
+                &server_stream,
+                &mut wire,
+            );
+            // ClientHello: legacy_session_id 32, extension-order seed 2, random 32,
+            // X25519 private key 32.
+            assert_eq!(client_stream.bytes_drawn(), connection * CLIENT_HELLO_DRAWS);
+            // ServerHello: random 32, X25519 private key 32; then per stateful ticket:
+            // ticket_nonce 32, ticket_age_add 4, ticket id 32.
+            assert_eq!(
+                server_stream.bytes_drawn(),
+                connection * (64 + 2 * (32 + 4 + 32))
+            );
+        }
+    }
+
+    const CLIENT_HELLO_DRAWS: u64 = 32 + 2 + 32 + 32;
 
     #[test]
     fn rustls_draws_nothing_when_no_stream_is_installed() {
@@ -1597,5 +1681,6 @@ mod tests {
         assert!(!supports(Knob::ForcedHelloRetryRequest));
         assert!(!supports(Knob::NoAntiReplay));
         assert!(supports(Knob::MaxEarlyData));
+        assert!(!supports(Knob::StatelessTicketEarlyData));
     }
 }
