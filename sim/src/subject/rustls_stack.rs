@@ -1637,6 +1637,36 @@ mod tests {
     }
 
     #[test]
+    fn half_rtt_data_leaves_with_the_servers_first_flight_only_when_enabled() {
+        for half_rtt in [false, true] {
+            let seed = MasterSeed::new(19);
+            let alpn = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+            let server_config = server_config(&ServerKnobs {
+                send_half_rtt_data: half_rtt,
+                alpn: vec![b"http/1.1".to_vec()],
+                ..ServerKnobs::default()
+            })
+            .unwrap();
+            let client_config = client_config(&ClientKnobs {
+                alpn,
+                ..ClientKnobs::default()
+            })
+            .unwrap();
+            let mut client = Client::new(&client_config, &SeededStream::from_seed(seed, "c"));
+            let mut server = Server::new(&server_config, &SeededStream::from_seed(seed, "s"));
+            let hello = client.send();
+            server.receive(&hello).unwrap();
+            server.conn.writer().write_all(REPLY).unwrap();
+            let first_flight = server.send();
+            client.receive(&first_flight).unwrap();
+            assert!(server.conn.is_handshaking());
+            assert_eq!(client.conn.alpn_protocol(), Some(&b"http/1.1"[..]));
+            let expected: &[u8] = if half_rtt { REPLY } else { b"" };
+            assert_eq!(client.data, expected, "send_half_rtt_data = {half_rtt}");
+        }
+    }
+
+    #[test]
     fn rustls_enforces_the_advertised_early_data_limit_on_the_client() {
         let seed = MasterSeed::new(13);
         let server_config = server_config(&ServerKnobs {
