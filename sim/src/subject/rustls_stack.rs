@@ -1461,6 +1461,8 @@ mod tests {
         );
         assert_eq!(full.server_kind, Some(HandshakeKind::Full));
         assert_eq!(sessions.tickets_received(), 2);
+        // ServerHello 64, then per ticket: ticket_nonce 32, age_add 4, AEAD nonce 12.
+        assert_eq!(stream_a.bytes_drawn(), 64 + 2 * (32 + 4 + 12));
         // rustls leaves max_early_data_size out of stateless tickets.
         assert_eq!(sessions.early_data_allowances(SERVER_NAME), vec![0, 0]);
 
