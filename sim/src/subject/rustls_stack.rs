@@ -1461,6 +1461,8 @@ mod tests {
         );
         assert_eq!(full.server_kind, Some(HandshakeKind::Full));
         assert_eq!(sessions.tickets_received(), 2);
+        // ServerHello 64, then per ticket: ticket_nonce 32, age_add 4, AEAD nonce 12.
+        assert_eq!(stream_a.bytes_drawn(), 64 + 2 * (32 + 4 + 12));
         // rustls leaves max_early_data_size out of stateless tickets.
         assert_eq!(sessions.early_data_allowances(SERVER_NAME), vec![0, 0]);
 
@@ -1634,6 +1636,36 @@ mod tests {
             provider(&[CipherSuite::Unknown(0x00ff)]),
             Err(ConfigError::UnknownSuite(CipherSuite::Unknown(0x00ff)))
         ));
+    }
+
+    #[test]
+    fn half_rtt_data_leaves_with_the_servers_first_flight_only_when_enabled() {
+        for half_rtt in [false, true] {
+            let seed = MasterSeed::new(19);
+            let alpn = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+            let server_config = server_config(&ServerKnobs {
+                send_half_rtt_data: half_rtt,
+                alpn: vec![b"http/1.1".to_vec()],
+                ..ServerKnobs::default()
+            })
+            .unwrap();
+            let client_config = client_config(&ClientKnobs {
+                alpn,
+                ..ClientKnobs::default()
+            })
+            .unwrap();
+            let mut client = Client::new(&client_config, &SeededStream::from_seed(seed, "c"));
+            let mut server = Server::new(&server_config, &SeededStream::from_seed(seed, "s"));
+            let hello = client.send();
+            server.receive(&hello).unwrap();
+            server.conn.writer().write_all(REPLY).unwrap();
+            let first_flight = server.send();
+            client.receive(&first_flight).unwrap();
+            assert!(server.conn.is_handshaking());
+            assert_eq!(client.conn.alpn_protocol(), Some(&b"http/1.1"[..]));
+            let expected: &[u8] = if half_rtt { REPLY } else { b"" };
+            assert_eq!(client.data, expected, "send_half_rtt_data = {half_rtt}");
+        }
     }
 
     #[test]
