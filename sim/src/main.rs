@@ -391,10 +391,7 @@ type StackPair = (Option<Stack>, Option<Stack>);
 
 /// The (client, server) stack pairs of an explore run: `--stacks`, else the
 /// `--client-stack`/`--server-stack` overrides (each `None`: the scenario's own).
-fn parse_pairs(
-    pairs: Option<&str>,
-    single: &StackArgs,
-) -> Result<Vec<StackPair>, String> {
+fn parse_pairs(pairs: Option<&str>, single: &StackArgs) -> Result<Vec<StackPair>, String> {
     let Some(text) = pairs else {
         let parse = |o: &Option<String>, flag: &str| {
             o.as_deref()

@@ -9,6 +9,7 @@
 //! results onto it. A knob a stack lacks is a [`Knob`] missing from its capabilities, and a
 //! scenario that needs it is refused by name, never run with the knob silently ignored.
 
+pub mod rustls_conn;
 pub mod rustls_stack;
 pub mod zerortt;
 
@@ -62,14 +63,28 @@ impl Stack {
     }
 }
 
-/// What rustls 0.23 can be asked to do, from its API: `ServerConfig::max_early_data_size` is
-/// both advertised and enforced (no separate receive limit), there is no allow-early-data
-/// callback, no way to force a HelloRetryRequest, no strike register, no external PSK, no
-/// per-session early data limit; anti-replay is its single-use stateful tickets
-/// (`ServerSessionMemoryCache::take`), and a cluster can share one session cache or one
-/// ticketer.
+/// What rustls 0.23 can be asked to do: [`rustls_stack::CAPABILITIES`] holds the evidence
+/// from rustls's code for each.
 fn rustls_supports(knob: Knob) -> bool {
-    matches!(knob, Knob::SharedSessionCache)
+    use rustls_stack::Knob as R;
+    let needs = match knob {
+        Knob::RecvMaxEarlyData => R::RecvMaxEarlyData,
+        Knob::AllowEarlyDataCallback => R::AllowEarlyDataCallback,
+        Knob::ForcedHelloRetryRequest => R::ForcedHelloRetryRequest,
+        Knob::NoAntiReplay => R::NoAntiReplay,
+        Knob::TicketAgeTolerance => R::TicketAgeTolerance,
+        Knob::StrikeRegister => R::StrikeRegister,
+        Knob::ExternalPsk => R::ExternalPsk,
+        // One ServerSessionMemoryCache shared by the cluster's configs.
+        Knob::SharedSessionCache => R::StatefulTickets,
+        // Not wired: a max_early_data_size lowered on a later config, an external store
+        // with latency (StoresServerSessions could carry one), SSL_SESSION_set_max_early_data
+        // (rustls sessions cannot be edited).
+        Knob::MaxEarlyDataAfterTickets | Knob::ExternalSessionCache | Knob::SessionMaxEarlyData => {
+            return false
+        }
+    };
+    rustls_stack::supports(needs)
 }
 
 impl fmt::Display for Stack {
@@ -193,6 +208,8 @@ impl std::error::Error for SubjectError {}
 pub enum Session {
     /// A zerortt-core session (a ticket or an external PSK).
     Zerortt(zerortt_core::tickets::session::ClientSession),
+    /// A rustls ticket.
+    Rustls(rustls_conn::RustlsSession),
 }
 
 impl Session {
@@ -200,6 +217,7 @@ impl Session {
     pub fn max_early_data(&self) -> u32 {
         match self {
             Session::Zerortt(s) => s.max_early_data(),
+            Session::Rustls(s) => s.max_early_data(),
         }
     }
 }

@@ -13,8 +13,10 @@ mod apps;
 
 use crate::net::{DelayedAck, Fabric, LinkConfig, Partition, SimTime, TcpConfig, TcpSocket};
 use crate::scenario::{parse_allow_policy, parse_delayed_ack, AllowPolicy, Scenario, Sharing};
+use crate::subject::rustls_conn::RustlsSubject;
+use crate::subject::rustls_stack::{self, SeededStream, SessionStore, TicketMode, VirtualClock};
 use crate::subject::zerortt::ZerorttSubject;
-use crate::subject::{Session, Subject};
+use crate::subject::{Session, Stack, Subject};
 use apps::{AttackerApp, ClientApp, ConnLog, ServerApp, Shared};
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -68,10 +70,22 @@ pub struct World {
     shared: Rc<RefCell<Shared>>,
     /// Memoized public-key results shared by every endpoint of the run, if asked for.
     memo: Option<Arc<PublicKeyMemo>>,
+    /// The run's rustls parts, used when a side's stack is rustls.
+    rustls: RustlsParts,
+}
+
+/// What the rustls endpoints of one run share: the virtual clock, and the client's ticket
+/// store and config (a rustls client resumes only on the config that got the ticket).
+struct RustlsParts {
+    clock: VirtualClock,
+    sessions: Arc<SessionStore>,
+    client: Option<Result<Arc<rustls::ClientConfig>, String>>,
 }
 
 struct Cluster {
     configs: Vec<Arc<ServerConfig>>,
+    /// One per server when the server stack is rustls.
+    rustls: Vec<Result<Arc<rustls::ServerConfig>, String>>,
     external: Option<Arc<Mutex<apps::LatentExternalCache>>>,
 }
 
@@ -92,6 +106,11 @@ impl World {
             connections: Vec::new(),
             shared: Rc::new(RefCell::new(Shared::default())),
             memo,
+            rustls: RustlsParts {
+                clock: VirtualClock::new(Timestamp::SIM_EPOCH),
+                sessions: SessionStore::new(),
+                client: None,
+            },
         };
         world.execute();
         world
@@ -291,7 +310,64 @@ impl World {
             c.allow_early_data = cb;
             configs.push(Arc::new(c));
         }
-        Cluster { configs, external }
+        let rustls = match self.scenario.server.stack {
+            Stack::Zerortt => Vec::new(),
+            Stack::Rustls => self.rustls_server_configs(),
+        };
+        Cluster {
+            configs,
+            rustls,
+            external,
+        }
+    }
+
+    /// rustls servers for the cluster: stateful single-use tickets (rustls's only mode with
+    /// early data), in one store when the scenario shares a session cache.
+    fn rustls_server_configs(&self) -> Vec<Result<Arc<rustls::ServerConfig>, String>> {
+        let sc = &self.scenario.server;
+        let shared = TicketMode::stateful();
+        (0..sc.count)
+            .map(|_| {
+                let knobs = rustls_stack::ServerKnobs {
+                    max_early_data: sc.max_early_data,
+                    tickets: if sc.sharing == Sharing::Cache {
+                        shared.clone()
+                    } else {
+                        TicketMode::stateful()
+                    },
+                    send_half_rtt_data: sc.half_rtt_response,
+                    clock: self.rustls.clock.clone(),
+                    ..rustls_stack::ServerKnobs::default()
+                };
+                rustls_stack::server_config(&knobs).map_err(|e| e.to_string())
+            })
+            .collect()
+    }
+
+    /// The run's rustls client config (built once: see [`RustlsParts`]).
+    fn rustls_client_config(&mut self) -> Result<Arc<rustls::ClientConfig>, String> {
+        if self.rustls.client.is_none() {
+            let knobs = rustls_stack::ClientKnobs {
+                suites: vec![
+                    suites::TLS13_AES_128_GCM_SHA256.suite,
+                    suites::TLS13_CHACHA20_POLY1305_SHA256.suite,
+                ],
+                sessions: self.rustls.sessions.clone(),
+                clock: self.rustls.clock.clone(),
+                ..rustls_stack::ClientKnobs::default()
+            };
+            self.rustls.client =
+                Some(rustls_stack::client_config(&knobs).map_err(|e| e.to_string()));
+        }
+        self.rustls
+            .client
+            .clone()
+            .unwrap_or_else(|| Err("rustls client config missing".into()))
+    }
+
+    /// The seeded stream of one rustls endpoint (the labels of [`World::tls_rng`]).
+    fn rustls_stream(&self, name: &str, side: &str) -> SeededStream {
+        SeededStream::from_seed(self.fabric.seed(), &format!("tls/{name}/{side}"))
     }
 
     fn tcp_config(&self, nodelay: bool) -> TcpConfig {
@@ -353,11 +429,25 @@ impl World {
             self.link_config(lose),
             self.link_config(None),
         );
-        let tls_server: Box<dyn Subject> =
-            Box::new(ZerorttSubject::new(zerortt_core::Connection::server(
+        let tls_server: Box<dyn Subject> = match self.scenario.server.stack {
+            Stack::Zerortt => Box::new(ZerorttSubject::new(zerortt_core::Connection::server(
                 cluster.configs[server].clone(),
                 self.tls_rng(&name, "server"),
-            )));
+            ))),
+            Stack::Rustls => {
+                let built = match cluster.rustls.get(server) {
+                    Some(Ok(config)) => RustlsSubject::server(
+                        config.clone(),
+                        self.rustls_stream(&name, "server"),
+                        self.rustls.clock.clone(),
+                    )
+                    .map_err(|e| e.to_string()),
+                    Some(Err(e)) => Err(e.clone()),
+                    None => Err(format!("no rustls config for server {server}")),
+                };
+                Box::new(built.unwrap_or_else(RustlsSubject::broken))
+            }
+        };
         let server_app = ServerApp::new(
             tls_server,
             ConnLog::server(log.clone()),
@@ -402,16 +492,52 @@ impl World {
                 end: t.saturating_add(Duration::from_micros(1)),
             }
         });
-        let session = session.map(|s| match s {
-            Session::Zerortt(s) => s,
-        });
-        let tls_client: Box<dyn Subject> =
-            Box::new(ZerorttSubject::new(zerortt_core::Connection::client(
-                client_config.clone(),
-                "localhost",
-                session,
-                self.tls_rng(&name, "client"),
-            )));
+        let tls_client: Box<dyn Subject> = match sc.client.stack {
+            Stack::Zerortt => {
+                let session = match session {
+                    Some(Session::Zerortt(s)) => Some(s),
+                    _ => None,
+                };
+                Box::new(ZerorttSubject::new(zerortt_core::Connection::client(
+                    client_config.clone(),
+                    "localhost",
+                    session,
+                    self.tls_rng(&name, "client"),
+                )))
+            }
+            Stack::Rustls => {
+                let session = match session {
+                    Some(Session::Rustls(s)) => Some(s),
+                    _ => None,
+                };
+                let stream = self.rustls_stream(&name, "client");
+                // rustls offers early data whenever the ticket allows it and the config
+                // enables it, whether or not the application writes any: a script without
+                // early data runs on a copy with it disabled (same verifier, so the ticket
+                // still resumes).
+                let writes_early = early && !sc.client.early_data_chunks.is_empty();
+                let config = self.rustls_client_config().map(|c| {
+                    if writes_early {
+                        c
+                    } else {
+                        let mut quiet = rustls::ClientConfig::clone(&c);
+                        quiet.enable_early_data = false;
+                        Arc::new(quiet)
+                    }
+                });
+                let subject = match config {
+                    Ok(config) => RustlsSubject::client(
+                        config,
+                        self.rustls.sessions.clone(),
+                        session,
+                        stream,
+                        self.rustls.clock.clone(),
+                    ),
+                    Err(e) => RustlsSubject::broken(e),
+                };
+                Box::new(subject)
+            }
+        };
         let chunks = if early {
             sc.client.early_data_chunks.clone()
         } else {
@@ -470,12 +596,18 @@ impl World {
 /// hands each out once, newest first, dropping expired ones.
 fn take_session(tickets: Vec<Session>, now: Timestamp) -> Option<Session> {
     let mut store = ClientSessionStore::new();
+    let mut newest_rustls = None;
     for ticket in tickets {
         match ticket {
             Session::Zerortt(t) => store.insert("localhost", t),
+            // rustls checks a ticket's age itself when it offers it.
+            Session::Rustls(t) => newest_rustls = Some(t),
         }
     }
-    store.take("localhost", now).map(Session::Zerortt)
+    store
+        .take("localhost", now)
+        .map(Session::Zerortt)
+        .or(newest_rustls.map(Session::Rustls))
 }
 
 fn external_psk_secret() -> Vec<u8> {
