@@ -117,6 +117,15 @@ enum Command {
         #[command(flatten)]
         stacks: StackArgs,
     },
+    /// One scenario on every client/server stack pair, side by side: statuses, outcome,
+    /// replays, verdicts and timing milestones.
+    Diff {
+        /// Scenario name or .toml file.
+        scenario: String,
+        /// Master seed.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+    },
     /// Timing report of a scenario plus a comparison across Nagle/NODELAY, loss, RTT and
     /// early data size.
     Report {
@@ -248,6 +257,11 @@ fn run(command: Command) -> Result<ExitCode, String> {
             } else {
                 ExitCode::SUCCESS
             })
+        }
+        Command::Diff { scenario, seed } => {
+            let s = load(&scenario)?;
+            print!("{}", report::diff(&s, seed));
+            Ok(ExitCode::SUCCESS)
         }
         Command::Report {
             scenario,

@@ -71,7 +71,8 @@ fn rustls_supports(knob: Knob) -> bool {
         Knob::RecvMaxEarlyData => R::RecvMaxEarlyData,
         Knob::AllowEarlyDataCallback => R::AllowEarlyDataCallback,
         Knob::ForcedHelloRetryRequest => R::ForcedHelloRetryRequest,
-        Knob::NoAntiReplay => R::NoAntiReplay,
+        // Stateless tickets (not single use); rustls then takes no early data at all.
+        Knob::NoAntiReplay => R::StatelessTickets,
         Knob::TicketAgeTolerance => R::TicketAgeTolerance,
         Knob::StrikeRegister => R::StrikeRegister,
         Knob::ExternalPsk => R::ExternalPsk,

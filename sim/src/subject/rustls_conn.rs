@@ -20,6 +20,7 @@ use rustls::{ClientConfig, HandshakeKind, ServerConfig, ServerConnection};
 use std::io::{Read, Write};
 use std::sync::{Arc, Mutex};
 use zerortt_core::conn::events::{EarlyDataRejectReason, KeyEpoch};
+use zerortt_core::crypto::keylog::{KeyLogEntry, KeyLogLabel};
 use zerortt_core::msgs::deframer::{HandshakeJoiner, RecordDeframer};
 use zerortt_core::msgs::enums::{CipherSuite, ContentType, HandshakeType};
 use zerortt_core::msgs::handshake::HandshakePayload;
@@ -53,6 +54,57 @@ impl RustlsSession {
     }
 }
 
+/// rustls's key log for the simulator: the secrets become `SecretDerived` events, as the
+/// core's are, so a rustls trace carries what depends on the seed and a key log can decrypt
+/// its records. The log is the config's (shared by its connections); every rustls call of a
+/// subject completes before another subject's, so what is logged during a call belongs to
+/// the subject that made it, which takes it right after.
+#[derive(Debug, Default)]
+pub struct KeyLogSink {
+    entries: Mutex<Vec<KeyLogEntry>>,
+}
+
+impl KeyLogSink {
+    /// An empty sink.
+    pub fn new() -> Arc<Self> {
+        Arc::new(Self::default())
+    }
+
+    fn take(&self) -> Vec<KeyLogEntry> {
+        self.entries
+            .lock()
+            .map(|mut e| std::mem::take(&mut *e))
+            .unwrap_or_default()
+    }
+}
+
+impl rustls::KeyLog for KeyLogSink {
+    fn log(&self, label: &str, client_random: &[u8], secret: &[u8]) {
+        const LABELS: [KeyLogLabel; 7] = [
+            KeyLogLabel::ClientEarlyTrafficSecret,
+            KeyLogLabel::ClientHandshakeTrafficSecret,
+            KeyLogLabel::ServerHandshakeTrafficSecret,
+            KeyLogLabel::ClientTrafficSecret0,
+            KeyLogLabel::ServerTrafficSecret0,
+            KeyLogLabel::EarlyExporterSecret,
+            KeyLogLabel::ExporterSecret,
+        ];
+        let (Some(label), Ok(random)) = (
+            LABELS.into_iter().find(|l| l.as_str() == label),
+            <[u8; 32]>::try_from(client_random),
+        ) else {
+            return;
+        };
+        if let Ok(mut e) = self.entries.lock() {
+            e.push(KeyLogEntry::new(label, random, secret.to_vec()));
+        }
+    }
+
+    fn will_log(&self, _label: &str) -> bool {
+        true
+    }
+}
+
 /// A connection not built yet: a client's ClientHello is made (and its ticket taken) at the
 /// first call, at that call's virtual time, not when the simulator sets the node up.
 enum Pending {
@@ -70,6 +122,7 @@ pub struct RustlsSubject {
     conn: Option<rustls::Connection>,
     stream: SeededStream,
     clock: VirtualClock,
+    key_log: Option<Arc<KeyLogSink>>,
     sessions: Option<Arc<SessionStore>>,
     events: Vec<Event>,
     error: Option<SubjectError>,
@@ -109,6 +162,7 @@ impl RustlsSubject {
             conn: None,
             stream,
             clock,
+            key_log: None,
             sessions,
             events: Vec::new(),
             error: None,
@@ -173,6 +227,22 @@ impl RustlsSubject {
         Ok(s)
     }
 
+    /// Turns the secrets rustls logs into `SecretDerived` events (the config must log to
+    /// `sink`).
+    pub fn with_key_log(mut self, sink: Arc<KeyLogSink>) -> Self {
+        self.key_log = Some(sink);
+        self.take_secrets();
+        self
+    }
+
+    fn take_secrets(&mut self) {
+        if let Some(sink) = &self.key_log {
+            for entry in sink.take() {
+                self.events.push(Event::SecretDerived(entry));
+            }
+        }
+    }
+
     fn is_client(&self) -> bool {
         matches!(self.conn, Some(rustls::Connection::Client(_)))
             || matches!(self.pending, Some(Pending::Client { .. }))
@@ -212,6 +282,7 @@ impl RustlsSubject {
             }
         };
         self.conn = Some(conn);
+        self.take_secrets();
         Ok(())
     }
 
@@ -228,6 +299,7 @@ impl RustlsSubject {
         let stream = self.stream.clone();
         let r = stream.enter(|| conn.process_new_packets());
         self.unprocessed = 0;
+        self.take_secrets();
         match r {
             Ok(state) => {
                 if state.peer_has_closed() {

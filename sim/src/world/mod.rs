@@ -13,8 +13,10 @@ mod apps;
 
 use crate::net::{DelayedAck, Fabric, LinkConfig, Partition, SimTime, TcpConfig, TcpSocket};
 use crate::scenario::{parse_allow_policy, parse_delayed_ack, AllowPolicy, Scenario, Sharing};
-use crate::subject::rustls_conn::RustlsSubject;
-use crate::subject::rustls_stack::{self, SeededStream, SessionStore, TicketMode, VirtualClock};
+use crate::subject::rustls_conn::{KeyLogSink, RustlsSubject};
+use crate::subject::rustls_stack::{
+    self, SeededStream, SeededTicketer, SessionStore, TicketMode, VirtualClock,
+};
 use crate::subject::zerortt::ZerorttSubject;
 use crate::subject::{Session, Stack, Subject};
 use apps::{AttackerApp, ClientApp, ConnLog, ServerApp, Shared};
@@ -78,6 +80,7 @@ pub struct World {
 /// store and config (a rustls client resumes only on the config that got the ticket).
 struct RustlsParts {
     clock: VirtualClock,
+    key_log: Arc<KeyLogSink>,
     sessions: Arc<SessionStore>,
     client: Option<Result<Arc<rustls::ClientConfig>, String>>,
 }
@@ -108,6 +111,7 @@ impl World {
             memo,
             rustls: RustlsParts {
                 clock: VirtualClock::new(Timestamp::SIM_EPOCH),
+                key_log: KeyLogSink::new(),
                 sessions: SessionStore::new(),
                 client: None,
             },
@@ -321,25 +325,45 @@ impl World {
         }
     }
 
-    /// rustls servers for the cluster: stateful single-use tickets (rustls's only mode with
-    /// early data), in one store when the scenario shares a session cache.
+    /// rustls servers for the cluster. With replay protection: stateful single-use
+    /// tickets (rustls's only mode with early data), in one store when the scenario shares
+    /// a session cache. With `no_anti_replay`: stateless tickets, as OpenSSL switches to
+    /// under SSL_OP_NO_ANTI_REPLAY, under one key for the cluster when it shares ticket
+    /// keys; rustls then resumes but takes no early data ("0-RTT is only possible if using
+    /// stateful resumption", its server/tls13.rs).
     fn rustls_server_configs(&self) -> Vec<Result<Arc<rustls::ServerConfig>, String>> {
         let sc = &self.scenario.server;
-        let shared = TicketMode::stateful();
+        let seed = self.fabric.seed();
+        let shared_store = TicketMode::stateful();
+        let shared_keys = Arc::new(SeededTicketer::from_seed(
+            seed,
+            "rustls/ticket-keys/cluster",
+        ));
         (0..sc.count)
-            .map(|_| {
+            .map(|index| {
+                let tickets = match (sc.no_anti_replay, sc.sharing) {
+                    (false, Sharing::Cache) => shared_store.clone(),
+                    (false, _) => TicketMode::stateful(),
+                    (true, Sharing::TicketKeys) => TicketMode::stateless(shared_keys.clone()),
+                    (true, _) => TicketMode::stateless(Arc::new(SeededTicketer::from_seed(
+                        seed,
+                        &format!("rustls/ticket-keys/server{index}"),
+                    ))),
+                };
                 let knobs = rustls_stack::ServerKnobs {
                     max_early_data: sc.max_early_data,
-                    tickets: if sc.sharing == Sharing::Cache {
-                        shared.clone()
-                    } else {
-                        TicketMode::stateful()
-                    },
+                    tickets,
                     send_half_rtt_data: sc.half_rtt_response,
                     clock: self.rustls.clock.clone(),
                     ..rustls_stack::ServerKnobs::default()
                 };
-                rustls_stack::server_config(&knobs).map_err(|e| e.to_string())
+                rustls_stack::server_config(&knobs)
+                    .map(|c| {
+                        let mut c = rustls::ServerConfig::clone(&c);
+                        c.key_log = self.rustls.key_log.clone();
+                        Arc::new(c)
+                    })
+                    .map_err(|e| e.to_string())
             })
             .collect()
     }
@@ -356,8 +380,17 @@ impl World {
                 clock: self.rustls.clock.clone(),
                 ..rustls_stack::ClientKnobs::default()
             };
-            self.rustls.client =
-                Some(rustls_stack::client_config(&knobs).map_err(|e| e.to_string()));
+            let key_log = self.rustls.key_log.clone();
+            self.rustls.client = Some(
+                rustls_stack::client_config(&knobs)
+                    .map(|c| {
+                        // Same verifier and resolver: the sessions stay resumable.
+                        let mut c = rustls::ClientConfig::clone(&c);
+                        c.key_log = key_log;
+                        Arc::new(c)
+                    })
+                    .map_err(|e| e.to_string()),
+            );
         }
         self.rustls
             .client
@@ -441,6 +474,7 @@ impl World {
                         self.rustls_stream(&name, "server"),
                         self.rustls.clock.clone(),
                     )
+                    .map(|s| s.with_key_log(self.rustls.key_log.clone()))
                     .map_err(|e| e.to_string()),
                     Some(Err(e)) => Err(e.clone()),
                     None => Err(format!("no rustls config for server {server}")),
@@ -532,7 +566,8 @@ impl World {
                         session,
                         stream,
                         self.rustls.clock.clone(),
-                    ),
+                    )
+                    .with_key_log(self.rustls.key_log.clone()),
                     Err(e) => RustlsSubject::broken(e),
                 };
                 Box::new(subject)
