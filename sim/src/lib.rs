@@ -6,6 +6,7 @@
 #![forbid(unsafe_code)]
 
 pub mod catalog;
+pub mod diff;
 pub mod explore;
 pub mod harness;
 pub mod invariants;

@@ -260,7 +260,7 @@ fn run(command: Command) -> Result<ExitCode, String> {
         }
         Command::Diff { scenario, seed } => {
             let s = load(&scenario)?;
-            print!("{}", report::diff(&s, seed));
+            print!("{}", zerortt_sim::diff::diff(&s, seed));
             Ok(ExitCode::SUCCESS)
         }
         Command::Report {

@@ -119,7 +119,7 @@ fn an_unknown_stack_is_an_error_naming_the_valid_ones() {
 fn the_diff_shows_rustls_refusing_early_data_on_stateless_tickets_beside_zerortt_accepting_the_replay(
 ) {
     let s = catalog::load("replay_cluster_ticket_keys").unwrap();
-    let text = report::diff(&s, 1);
+    let text = zerortt_sim::diff::diff(&s, 1);
     let row = |label: &str| {
         text.lines()
             .find(|l| l.starts_with(label))
