@@ -4,7 +4,6 @@
 
 use zerortt_sim::catalog;
 use zerortt_sim::explore::{explore_one, run_one};
-use zerortt_sim::report;
 use zerortt_sim::scenario::Scenario;
 use zerortt_sim::subject::Stack;
 use zerortt_sim::world::Role;
