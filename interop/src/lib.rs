@@ -22,10 +22,12 @@ pub mod openssl_ffi;
 pub mod openssl_peer;
 pub mod pump;
 pub mod rustls_peer;
+pub mod scenario;
 pub mod zerortt;
 
 pub use pump::{
-    complete_handshake, pump, ClientEnd, Failure, Outcome, Recorder, ServerEnd, Status,
+    complete_handshake, pump, transfer, ClientEnd, Endpoint, Failure, Outcome, Recorder, ServerEnd,
+    Status,
 };
 
 /// The name the test certificates are valid for (core/testdata: `localhost`, `zerortt.test`).

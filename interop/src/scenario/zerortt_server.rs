@@ -1,0 +1,294 @@
+//! A peer's client against zerortt's server. Seeds: 1 for the full handshake that gives the
+//! client its tickets, 2 for the resumption, 3 for a second one.
+
+use super::{assert_bytes, early_data, send, ClientPeer, MAX_EARLY_DATA};
+use crate::pump::{
+    complete_handshake, pump, transfer, ClientEnd, Endpoint, Outcome, ServerEnd, Status, REPLY,
+};
+use crate::zerortt::{self, Zerortt};
+use crate::{Recorder, Suite};
+use std::sync::Arc;
+use zerortt_core::conn::config::{HelloRetryPolicy, ServerConfig};
+use zerortt_core::conn::events::PskRejectReason;
+use zerortt_core::msgs::enums::HandshakeType;
+use zerortt_core::Event;
+
+/// Tickets zerortt's server sends after every handshake.
+const TICKETS: usize = 2;
+
+/// A zerortt server configuration offering `suites` (all three if empty), early data up to
+/// [`MAX_EARLY_DATA`].
+pub fn server_config(suites: &[Suite]) -> Arc<ServerConfig> {
+    Arc::new(zerortt::server_config(MAX_EARLY_DATA, suites))
+}
+
+/// One connection from a new client of `peer` (writing `early`) to `server`.
+#[track_caller]
+pub fn connect(peer: &impl ClientPeer, server: &mut Zerortt, early: &[u8]) -> Outcome {
+    let mut client = peer.connect().expect("peer client");
+    pump(&mut client, server, early).expect("peer client to zerortt")
+}
+
+/// One connection from a new client of `peer` (writing `early`) to a new zerortt server on
+/// `config` with RNG seed `seed`.
+#[track_caller]
+pub fn connect_to(
+    peer: &impl ClientPeer,
+    config: &Arc<ServerConfig>,
+    early: &[u8],
+    seed: u64,
+) -> (Outcome, Zerortt) {
+    let mut server = Zerortt::server(config, seed);
+    let outcome = connect(peer, &mut server, early);
+    (outcome, server)
+}
+
+/// A full handshake so that `peer` holds tickets from `config`.
+#[track_caller]
+pub fn prime(peer: &impl ClientPeer, config: &Arc<ServerConfig>) {
+    let (outcome, _) = connect_to(peer, config, b"", 1);
+    assert_eq!(outcome.tickets, TICKETS);
+}
+
+/// A full handshake: neither side resumed, the reply arrived, the client got two tickets.
+#[track_caller]
+pub fn full_handshake_gives_tickets(peer: &impl ClientPeer) {
+    let (outcome, _) = connect_to(peer, &server_config(&[]), b"", 1);
+    assert!(!outcome.client_resumed && !outcome.server_resumed);
+    assert_eq!(outcome.reply_read, REPLY);
+    assert_eq!(outcome.tickets, TICKETS);
+}
+
+/// A resumption with 1000 bytes of early data: read_early_data returned it intact, both
+/// sides report it accepted and resumed, nothing was resent, two new tickets came.
+#[track_caller]
+pub fn resumed_early_data_is_accepted(peer: &impl ClientPeer) {
+    let server = server_config(&[]);
+    prime(peer, &server);
+    let data = early_data(1000);
+    let (outcome, _) = connect_to(peer, &server, &data, 2);
+    assert_eq!(outcome.early_written, data.len());
+    assert_eq!(
+        outcome.early_read, data,
+        "read_early_data returned it intact"
+    );
+    assert_eq!(outcome.client_status, Status::Accepted);
+    assert_eq!(outcome.server_status, Status::Accepted);
+    assert!(outcome.client_resumed && outcome.server_resumed);
+    assert!(!outcome.resent && outcome.app_read.is_empty());
+    assert_eq!(outcome.tickets, TICKETS);
+}
+
+/// 0-RTT under `suite` with a `peer` offering only it, to a server offering only it: both
+/// negotiated it, the early data was read intact and accepted.
+#[track_caller]
+pub fn early_data_is_accepted_with_suite(peer: &impl ClientPeer, suite: Suite) {
+    let server = server_config(&[suite]);
+    prime(peer, &server);
+    let data = early_data(300);
+    let (outcome, _) = connect_to(peer, &server, &data, 2);
+    assert_eq!(outcome.client_suite, Some(suite.code()), "{suite:?}");
+    assert_eq!(outcome.server_suite, Some(suite.code()), "{suite:?}");
+    assert_bytes(&outcome.early_read, &data, &format!("{suite:?}"));
+    assert_eq!(outcome.client_status, Status::Accepted, "{suite:?}");
+    assert_eq!(outcome.server_status, Status::Accepted, "{suite:?}");
+}
+
+/// A resumption to a server connection with early data off (`SSL_set_max_early_data(0)`
+/// on it only): 16 KiB of early data are rejected, the session resumes, and the client
+/// resends the data as 1-RTT data.
+#[track_caller]
+pub fn early_data_off_resumes_and_the_client_resends_as_1rtt(peer: &impl ClientPeer) {
+    let server = server_config(&[]);
+    prime(peer, &server);
+    let data = early_data(16384);
+    let mut s = Zerortt::server(&server, 2);
+    s.conn.set_max_early_data(0);
+    let outcome = connect(peer, &mut s, &data);
+    assert!(outcome.client_resumed && outcome.server_resumed);
+    assert!(outcome.early_read.is_empty());
+    assert_eq!(outcome.client_status, Status::Rejected);
+    assert_eq!(outcome.server_status, Status::Rejected);
+    assert!(outcome.resent);
+    assert_bytes(&outcome.app_read, &data, "1-RTT data read");
+}
+
+/// A ticket from one zerortt server offered to another: not in its cache, a full
+/// handshake, the early data rejected and resent as 1-RTT data.
+#[track_caller]
+pub fn unknown_ticket_gives_a_full_handshake_and_1rtt_data(peer: &impl ClientPeer) {
+    prime(peer, &server_config(&[]));
+    let other = server_config(&[]);
+    let data = early_data(1000);
+    let (outcome, server) = connect_to(peer, &other, &data, 2);
+    assert!(!outcome.client_resumed && !outcome.server_resumed);
+    assert!(server.events.contains(&Event::PskRejected {
+        reason: PskRejectReason::NotInCache
+    }));
+    assert_eq!(outcome.client_status, Status::Rejected);
+    assert_eq!(outcome.server_status, Status::Rejected);
+    assert_bytes(&outcome.app_read, &data, "1-RTT data read");
+}
+
+/// A 0-RTT connection whose first flight (ClientHello and early data) is replayed to a
+/// second server connection on the same configuration: the ticket is used, no early data
+/// can be accepted (read_early_data says Finish at once) and none is read.
+#[track_caller]
+pub fn replayed_client_hello_finds_its_ticket_used(peer: &impl ClientPeer) {
+    let server = server_config(&[]);
+    prime(peer, &server);
+    let data = early_data(1000);
+    let mut c = Recorder::new(peer.connect().expect("peer client"));
+    let mut s = Zerortt::server(&server, 2);
+    let first = pump(&mut c, &mut s, &data).expect("pump");
+    assert_bytes(&first.early_read, &data, "early data read");
+
+    let mut replay = Zerortt::server(&server, 3);
+    replay.give_input(&c.flights[0]);
+    let mut read = Vec::new();
+    let finished = replay.read_early_data(&mut read).expect("read_early_data");
+    assert!(
+        finished,
+        "no early data can be accepted: read_early_data says Finish"
+    );
+    assert!(read.is_empty());
+    assert_eq!(ServerEnd::status(&mut replay), Status::Rejected);
+    assert!(replay.events.contains(&Event::PskRejected {
+        reason: PskRejectReason::NotInCache
+    }));
+}
+
+/// A full handshake from a `peer` whose first ClientHello shares a key only for a group
+/// zerortt does not take (P-256; zerortt wants X25519): a HelloRetryRequest, then the
+/// handshake completes with two tickets.
+#[track_caller]
+pub fn hello_retry_request_for_a_key_share_is_answered(peer: &impl ClientPeer) {
+    let (outcome, s) = connect_to(peer, &server_config(&[]), b"", 1);
+    assert!(s.saw_hello_retry_request());
+    assert_eq!(outcome.reply_read, REPLY);
+    assert_eq!(outcome.tickets, TICKETS);
+}
+
+/// A resumption with 1000 bytes of early data answered with a HelloRetryRequest (because of
+/// `policy`, or because `peer` shares an unwanted key): the early data is rejected (RFC 9846
+/// 4.3.10: none after a HelloRetryRequest), the session still resumes, and the client resends
+/// the data as 1-RTT data.
+#[track_caller]
+pub fn after_hello_retry_request_early_data_is_resent_as_1rtt(
+    peer: &impl ClientPeer,
+    policy: HelloRetryPolicy,
+) {
+    let server = server_config(&[]);
+    prime(peer, &server);
+    // The same session cache, with the HelloRetryRequest policy under test.
+    let mut retrying = zerortt::server_config(MAX_EARLY_DATA, &[]);
+    retrying.session_cache = server.session_cache.clone();
+    retrying.hello_retry = policy;
+    let data = early_data(1000);
+    let (outcome, s) = connect_to(peer, &Arc::new(retrying), &data, 2);
+    assert!(s.saw_hello_retry_request());
+    assert!(outcome.early_read.is_empty());
+    assert_eq!(outcome.client_status, Status::Rejected);
+    assert_eq!(outcome.server_status, Status::Rejected);
+    assert!(outcome.client_resumed && outcome.server_resumed);
+    assert_bytes(&outcome.app_read, &data, "1-RTT data read");
+}
+
+/// 16 KiB of early data (a full record): all written, read intact, accepted by both sides.
+#[track_caller]
+pub fn sixteen_kib_are_accepted(peer: &impl ClientPeer) {
+    let server = server_config(&[]);
+    prime(peer, &server);
+    let data = early_data(16384);
+    let (outcome, _) = connect_to(peer, &server, &data, 2);
+    assert_eq!(outcome.early_written, 16384);
+    assert_bytes(&outcome.early_read, &data, "early data read");
+    assert_eq!(outcome.client_status, Status::Accepted);
+    assert_eq!(outcome.server_status, Status::Accepted);
+}
+
+/// A `peer` offering `h2` resumes with 0-RTT on a server that selects `h2`: both agree on it
+/// and the early data is accepted.
+#[track_caller]
+pub fn alpn_is_agreed_for_0rtt(peer: &impl ClientPeer) {
+    let mut server = zerortt::server_config(MAX_EARLY_DATA, &[]);
+    server.alpn_protocols = vec![b"h2".to_vec()];
+    let server = Arc::new(server);
+    prime(peer, &server);
+    let data = early_data(1000);
+    let (outcome, _) = connect_to(peer, &server, &data, 2);
+    assert_eq!(outcome.client_alpn.as_deref(), Some(&b"h2"[..]));
+    assert_eq!(outcome.server_alpn.as_deref(), Some(&b"h2"[..]));
+    assert_bytes(&outcome.early_read, &data, "early data read");
+    assert_eq!(outcome.client_status, Status::Accepted);
+    assert_eq!(outcome.server_status, Status::Accepted);
+}
+
+/// When the client can read 0.5-RTT data.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum HalfRttRead {
+    /// As soon as it has the server's flight (which ends with its Finished).
+    WithTheServerFlight,
+    /// Once its own handshake is complete.
+    AfterTheHandshake,
+}
+
+/// The zerortt server's write_early_data (0.5-RTT data, after read_early_data first
+/// returned) reaches the client, which reads it at `when`; the early data is accepted.
+#[track_caller]
+pub fn half_rtt_data_reaches_the_client(peer: &impl ClientPeer, when: HalfRttRead) {
+    let server = server_config(&[]);
+    prime(peer, &server);
+    let mut c = peer.connect().expect("peer client");
+    let mut s = Zerortt::server(&server, 2);
+    let data = early_data(1000);
+    assert_eq!(c.write_early_data(&data), Ok(data.len()));
+    transfer(&mut c, &mut s);
+    let mut early = Vec::new();
+    assert_eq!(
+        s.read_early_data(&mut early),
+        Ok(false),
+        "EndOfEarlyData not yet"
+    );
+    assert_bytes(&early, &data, "early data read");
+    s.write_half_rtt(b"half-RTT").expect("0.5-RTT data");
+    transfer(&mut s, &mut c);
+    let mut half = Vec::new();
+    if when == HalfRttRead::WithTheServerFlight {
+        c.read(&mut half).expect("read");
+        assert_eq!(half, b"half-RTT", "read with the server's flight");
+    }
+    complete_handshake(&mut c, &mut s, &mut early).expect("handshake");
+    assert_bytes(&early, &data, "early data read");
+    if when == HalfRttRead::AfterTheHandshake {
+        c.read(&mut half).expect("read");
+        assert_eq!(half, b"half-RTT", "read after the handshake");
+    }
+    assert_eq!(ClientEnd::status(&mut c), Status::Accepted);
+    assert_eq!(ServerEnd::status(&mut s), Status::Accepted);
+}
+
+/// After 0-RTT, the client requests a KeyUpdate with `request_key_update` (true once
+/// queued) and writes: the zerortt server reads the data, answers with a KeyUpdate of its
+/// own (RFC 9846 4.7.3), and data flows the other way under the new keys.
+#[track_caller]
+pub fn key_update_from_the_client_is_answered<P: ClientPeer>(
+    peer: &P,
+    request_key_update: impl FnOnce(&mut P::End) -> bool,
+) {
+    let server = server_config(&[]);
+    prime(peer, &server);
+    let mut c = peer.connect().expect("peer client");
+    let mut s = Zerortt::server(&server, 2);
+    let data = early_data(1000);
+    assert_eq!(c.write_early_data(&data), Ok(data.len()));
+    let mut early = Vec::new();
+    complete_handshake(&mut c, &mut s, &mut early).expect("handshake");
+    assert_bytes(&early, &data, "early data read");
+    assert!(request_key_update(&mut c), "KeyUpdate requested");
+    send(&mut c, &mut s, b"client, new keys");
+    assert!(s
+        .events
+        .contains(&Event::HandshakeSent(HandshakeType::KeyUpdate)));
+    send(&mut s, &mut c, b"server, new keys");
+}
