@@ -250,14 +250,7 @@ impl Openssl {
             openssl_ffi::set_session(&mut ssl, session).map_err(|e| failure("session", e))?;
         }
         ssl.set_connect_state();
-        let stream =
-            SslStream::new(ssl, MemoryDuplex::default()).map_err(|e| failure("stream", e))?;
-        Ok(Self {
-            stream,
-            stateless_pending: false,
-            sessions_before: ctx.session_count(),
-            context: Some(ctx.sessions.clone()),
-        })
+        Self::wrap(ssl, false, Some(ctx))
     }
 
     /// A server on `ctx`; with `stateless`, the first ClientHello is answered through
@@ -274,13 +267,22 @@ impl Openssl {
                 .map_err(|e| failure("SSL_set_max_early_data", e))?;
         }
         ssl.set_accept_state();
+        Self::wrap(ssl, stateless, None)
+    }
+
+    /// `ssl` over a new [`MemoryDuplex`]; a client counts its tickets in `client`'s store.
+    fn wrap(
+        ssl: Ssl,
+        stateless_pending: bool,
+        client: Option<&OpensslClientContext>,
+    ) -> Result<Self, Failure> {
         let stream =
             SslStream::new(ssl, MemoryDuplex::default()).map_err(|e| failure("stream", e))?;
         Ok(Self {
             stream,
-            stateless_pending: stateless,
-            sessions_before: 0,
-            context: None,
+            stateless_pending,
+            sessions_before: client.map_or(0, OpensslClientContext::session_count),
+            context: client.map(|c| c.sessions.clone()),
         })
     }
 

@@ -16,8 +16,11 @@ use zerortt_core::conn::events::PskRejectReason;
 use zerortt_core::Event;
 use zerortt_interop::openssl_peer::{self, Openssl, OpensslClientContext, ServerOptions};
 use zerortt_interop::scenario::zerortt_server::{self, HalfRttRead};
-use zerortt_interop::scenario::{assert_bytes, early_data, zerortt_client, MAX_EARLY_DATA};
-use zerortt_interop::{Status, Suite};
+use zerortt_interop::scenario::{
+    assert_resent, early_data, zerortt_client, Handshake, MAX_EARLY_DATA,
+};
+use zerortt_interop::zerortt::Zerortt;
+use zerortt_interop::{pump, Status, Suite};
 
 /// `SSL_get_early_data_status` on the server says `SSL_EARLY_DATA_REJECTED` for early data
 /// it did not accept.
@@ -71,8 +74,12 @@ fn an_openssl_server_whose_callback_refuses_early_data_resumes_and_the_zerortt_c
         ..ServerOptions::default()
     });
     let server = Openssl::server(&refusing, false, None).expect("OpenSSL server");
-    zerortt_client::resumption_without_early_data_resends_as_1rtt(
-        &refusing, server, 16384, REJECTED,
+    zerortt_client::early_data_not_accepted_is_resent_as_1rtt(
+        &refusing,
+        server,
+        16384,
+        Handshake::Resumed,
+        REJECTED,
     );
 }
 
@@ -82,18 +89,23 @@ fn an_openssl_server_whose_callback_refuses_early_data_resumes_and_the_zerortt_c
 fn an_openssl_server_with_max_early_data_zero_rejects_the_early_data_and_it_arrives_as_1rtt() {
     let server = default_server();
     let zero = Openssl::server(&server, false, Some(0)).expect("OpenSSL server");
-    zerortt_client::full_handshake_instead_of_resumption_resends_as_1rtt(
-        &server, zero, 16384, REJECTED,
+    zerortt_client::early_data_not_accepted_is_resent_as_1rtt(
+        &server,
+        zero,
+        16384,
+        Handshake::Full,
+        REJECTED,
     );
 }
 
 #[test]
 fn a_ticket_unknown_to_the_openssl_server_gives_a_full_handshake_and_the_data_arrives_as_1rtt() {
     let other = Openssl::server(&default_server(), false, None).expect("OpenSSL server");
-    zerortt_client::full_handshake_instead_of_resumption_resends_as_1rtt(
+    zerortt_client::early_data_not_accepted_is_resent_as_1rtt(
         &default_server(),
         other,
         1000,
+        Handshake::Full,
         REJECTED,
     );
 }
@@ -210,21 +222,16 @@ fn an_openssl_session_reused_is_refused_by_the_zerortt_server_and_the_data_arriv
     let data = early_data(500);
     let connect = |session: &SslSession, seed| {
         let mut c = Openssl::client(&client, Some(session)).expect("OpenSSL client");
-        let mut s = zerortt_interop::zerortt::Zerortt::server(&server, seed);
-        let outcome = zerortt_interop::pump(&mut c, &mut s, &data).expect("pump");
-        (outcome, s)
+        let mut s = Zerortt::server(&server, seed);
+        (pump(&mut c, &mut s, &data).expect("pump"), s)
     };
     let (first, _) = connect(&session, 2);
     assert_eq!(first.server_status, Status::Accepted);
     let (second, s) = connect(&copy, 3);
-    assert!(!second.client_resumed && !second.server_resumed);
     assert!(s.events.contains(&Event::PskRejected {
         reason: PskRejectReason::NotInCache
     }));
-    assert!(second.early_read.is_empty());
-    assert_eq!(second.client_status, Status::Rejected);
-    assert_eq!(second.server_status, Status::Rejected);
-    assert_bytes(&second.app_read, &data, "1-RTT data read");
+    assert_resent(&second, &data, Handshake::Full, Status::Rejected);
 }
 
 #[test]

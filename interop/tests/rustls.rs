@@ -11,7 +11,7 @@ use std::sync::Arc;
 use zerortt_core::conn::config::HelloRetryPolicy;
 use zerortt_interop::rustls_peer;
 use zerortt_interop::scenario::zerortt_server::HalfRttRead;
-use zerortt_interop::scenario::{zerortt_client, zerortt_server, MAX_EARLY_DATA};
+use zerortt_interop::scenario::{zerortt_client, zerortt_server, Handshake, MAX_EARLY_DATA};
 use zerortt_interop::{Endpoint, Status, Suite};
 
 /// rustls's server cannot tell early data not sent from rejected
@@ -61,10 +61,11 @@ fn a_rustls_server_with_early_data_off_resumes_and_the_zerortt_client_resends_as
     let enabled = rustls_server(&[], MAX_EARLY_DATA, &sessions);
     let disabled = rustls_server(&[], 0, &sessions);
     let server = rustls_peer::RustlsServer::new(&disabled).expect("rustls server");
-    zerortt_client::resumption_without_early_data_resends_as_1rtt(
+    zerortt_client::early_data_not_accepted_is_resent_as_1rtt(
         &enabled,
         server,
         1000,
+        Handshake::Resumed,
         NOT_ACCEPTED,
     );
 }
@@ -72,10 +73,11 @@ fn a_rustls_server_with_early_data_off_resumes_and_the_zerortt_client_resends_as
 #[test]
 fn a_ticket_unknown_to_the_rustls_server_gives_a_full_handshake_and_the_data_arrives_as_1rtt() {
     let other = rustls_peer::RustlsServer::new(&default_server()).expect("rustls server");
-    zerortt_client::full_handshake_instead_of_resumption_resends_as_1rtt(
+    zerortt_client::early_data_not_accepted_is_resent_as_1rtt(
         &default_server(),
         other,
         1000,
+        Handshake::Full,
         NOT_ACCEPTED,
     );
 }

@@ -1,20 +1,26 @@
 //! A peer's client against zerortt's server. Seeds: 1 for the full handshake that gives the
 //! client its tickets, 2 for the resumption, 3 for a second one.
 
-use super::{assert_bytes, early_data, send, ClientPeer, MAX_EARLY_DATA};
-use crate::pump::{
-    complete_handshake, pump, transfer, ClientEnd, Endpoint, Outcome, ServerEnd, Status, REPLY,
+use super::{
+    assert_accepted, assert_bytes, assert_full_handshake, assert_resent, assert_resumed_0rtt,
+    early_data, early_data_then_half_rtt, handshake_with_early_data, key_update_is_answered,
+    ClientPeer, Handshake, MAX_EARLY_DATA,
 };
+use crate::pump::{complete_handshake, pump, ClientEnd, Endpoint, Outcome, ServerEnd, Status};
 use crate::zerortt::{self, Zerortt};
 use crate::{Recorder, Suite};
 use std::sync::Arc;
 use zerortt_core::conn::config::{HelloRetryPolicy, ServerConfig};
 use zerortt_core::conn::events::PskRejectReason;
-use zerortt_core::msgs::enums::HandshakeType;
 use zerortt_core::Event;
 
 /// Tickets zerortt's server sends after every handshake.
 const TICKETS: usize = 2;
+
+/// The event of a zerortt server that did not find the offered ticket.
+const NOT_IN_CACHE: Event = Event::PskRejected {
+    reason: PskRejectReason::NotInCache,
+};
 
 /// A zerortt server configuration offering `suites` (all three if empty), early data up to
 /// [`MAX_EARLY_DATA`].
@@ -50,32 +56,28 @@ pub fn prime(peer: &impl ClientPeer, config: &Arc<ServerConfig>) {
     assert_eq!(outcome.tickets, TICKETS);
 }
 
+/// [`prime`] on `config`, then a connection resuming to a new server on `config` with
+/// `data` as early data.
+#[track_caller]
+fn resume(peer: &impl ClientPeer, config: &Arc<ServerConfig>, data: &[u8]) -> (Outcome, Zerortt) {
+    prime(peer, config);
+    connect_to(peer, config, data, 2)
+}
+
 /// A full handshake: neither side resumed, the reply arrived, the client got two tickets.
 #[track_caller]
 pub fn full_handshake_gives_tickets(peer: &impl ClientPeer) {
     let (outcome, _) = connect_to(peer, &server_config(&[]), b"", 1);
-    assert!(!outcome.client_resumed && !outcome.server_resumed);
-    assert_eq!(outcome.reply_read, REPLY);
-    assert_eq!(outcome.tickets, TICKETS);
+    assert_full_handshake(&outcome, TICKETS);
 }
 
 /// A resumption with 1000 bytes of early data: read_early_data returned it intact, both
 /// sides report it accepted and resumed, nothing was resent, two new tickets came.
 #[track_caller]
 pub fn resumed_early_data_is_accepted(peer: &impl ClientPeer) {
-    let server = server_config(&[]);
-    prime(peer, &server);
     let data = early_data(1000);
-    let (outcome, _) = connect_to(peer, &server, &data, 2);
-    assert_eq!(outcome.early_written, data.len());
-    assert_eq!(
-        outcome.early_read, data,
-        "read_early_data returned it intact"
-    );
-    assert_eq!(outcome.client_status, Status::Accepted);
-    assert_eq!(outcome.server_status, Status::Accepted);
-    assert!(outcome.client_resumed && outcome.server_resumed);
-    assert!(!outcome.resent && outcome.app_read.is_empty());
+    let (outcome, _) = resume(peer, &server_config(&[]), &data);
+    assert_resumed_0rtt(&outcome, &data);
     assert_eq!(outcome.tickets, TICKETS);
 }
 
@@ -83,15 +85,11 @@ pub fn resumed_early_data_is_accepted(peer: &impl ClientPeer) {
 /// negotiated it, the early data was read intact and accepted.
 #[track_caller]
 pub fn early_data_is_accepted_with_suite(peer: &impl ClientPeer, suite: Suite) {
-    let server = server_config(&[suite]);
-    prime(peer, &server);
     let data = early_data(300);
-    let (outcome, _) = connect_to(peer, &server, &data, 2);
+    let (outcome, _) = resume(peer, &server_config(&[suite]), &data);
     assert_eq!(outcome.client_suite, Some(suite.code()), "{suite:?}");
     assert_eq!(outcome.server_suite, Some(suite.code()), "{suite:?}");
-    assert_bytes(&outcome.early_read, &data, &format!("{suite:?}"));
-    assert_eq!(outcome.client_status, Status::Accepted, "{suite:?}");
-    assert_eq!(outcome.server_status, Status::Accepted, "{suite:?}");
+    assert_accepted(&outcome, &data, &format!("{suite:?}"));
 }
 
 /// A resumption to a server connection with early data off (`SSL_set_max_early_data(0)`
@@ -105,12 +103,7 @@ pub fn early_data_off_resumes_and_the_client_resends_as_1rtt(peer: &impl ClientP
     let mut s = Zerortt::server(&server, 2);
     s.conn.set_max_early_data(0);
     let outcome = connect(peer, &mut s, &data);
-    assert!(outcome.client_resumed && outcome.server_resumed);
-    assert!(outcome.early_read.is_empty());
-    assert_eq!(outcome.client_status, Status::Rejected);
-    assert_eq!(outcome.server_status, Status::Rejected);
-    assert!(outcome.resent);
-    assert_bytes(&outcome.app_read, &data, "1-RTT data read");
+    assert_resent(&outcome, &data, Handshake::Resumed, Status::Rejected);
 }
 
 /// A ticket from one zerortt server offered to another: not in its cache, a full
@@ -118,16 +111,10 @@ pub fn early_data_off_resumes_and_the_client_resends_as_1rtt(peer: &impl ClientP
 #[track_caller]
 pub fn unknown_ticket_gives_a_full_handshake_and_1rtt_data(peer: &impl ClientPeer) {
     prime(peer, &server_config(&[]));
-    let other = server_config(&[]);
     let data = early_data(1000);
-    let (outcome, server) = connect_to(peer, &other, &data, 2);
-    assert!(!outcome.client_resumed && !outcome.server_resumed);
-    assert!(server.events.contains(&Event::PskRejected {
-        reason: PskRejectReason::NotInCache
-    }));
-    assert_eq!(outcome.client_status, Status::Rejected);
-    assert_eq!(outcome.server_status, Status::Rejected);
-    assert_bytes(&outcome.app_read, &data, "1-RTT data read");
+    let (outcome, server) = connect_to(peer, &server_config(&[]), &data, 2);
+    assert!(server.events.contains(&NOT_IN_CACHE));
+    assert_resent(&outcome, &data, Handshake::Full, Status::Rejected);
 }
 
 /// A 0-RTT connection whose first flight (ClientHello and early data) is replayed to a
@@ -153,9 +140,7 @@ pub fn replayed_client_hello_finds_its_ticket_used(peer: &impl ClientPeer) {
     );
     assert!(read.is_empty());
     assert_eq!(ServerEnd::status(&mut replay), Status::Rejected);
-    assert!(replay.events.contains(&Event::PskRejected {
-        reason: PskRejectReason::NotInCache
-    }));
+    assert!(replay.events.contains(&NOT_IN_CACHE));
 }
 
 /// A full handshake from a `peer` whose first ClientHello shares a key only for a group
@@ -165,8 +150,7 @@ pub fn replayed_client_hello_finds_its_ticket_used(peer: &impl ClientPeer) {
 pub fn hello_retry_request_for_a_key_share_is_answered(peer: &impl ClientPeer) {
     let (outcome, s) = connect_to(peer, &server_config(&[]), b"", 1);
     assert!(s.saw_hello_retry_request());
-    assert_eq!(outcome.reply_read, REPLY);
-    assert_eq!(outcome.tickets, TICKETS);
+    assert_full_handshake(&outcome, TICKETS);
 }
 
 /// A resumption with 1000 bytes of early data answered with a HelloRetryRequest (because of
@@ -187,24 +171,15 @@ pub fn after_hello_retry_request_early_data_is_resent_as_1rtt(
     let data = early_data(1000);
     let (outcome, s) = connect_to(peer, &Arc::new(retrying), &data, 2);
     assert!(s.saw_hello_retry_request());
-    assert!(outcome.early_read.is_empty());
-    assert_eq!(outcome.client_status, Status::Rejected);
-    assert_eq!(outcome.server_status, Status::Rejected);
-    assert!(outcome.client_resumed && outcome.server_resumed);
-    assert_bytes(&outcome.app_read, &data, "1-RTT data read");
+    assert_resent(&outcome, &data, Handshake::Resumed, Status::Rejected);
 }
 
 /// 16 KiB of early data (a full record): all written, read intact, accepted by both sides.
 #[track_caller]
 pub fn sixteen_kib_are_accepted(peer: &impl ClientPeer) {
-    let server = server_config(&[]);
-    prime(peer, &server);
     let data = early_data(16384);
-    let (outcome, _) = connect_to(peer, &server, &data, 2);
-    assert_eq!(outcome.early_written, 16384);
-    assert_bytes(&outcome.early_read, &data, "early data read");
-    assert_eq!(outcome.client_status, Status::Accepted);
-    assert_eq!(outcome.server_status, Status::Accepted);
+    let (outcome, _) = resume(peer, &server_config(&[]), &data);
+    assert_resumed_0rtt(&outcome, &data);
 }
 
 /// A `peer` offering `h2` resumes with 0-RTT on a server that selects `h2`: both agree on it
@@ -213,15 +188,11 @@ pub fn sixteen_kib_are_accepted(peer: &impl ClientPeer) {
 pub fn alpn_is_agreed_for_0rtt(peer: &impl ClientPeer) {
     let mut server = zerortt::server_config(MAX_EARLY_DATA, &[]);
     server.alpn_protocols = vec![b"h2".to_vec()];
-    let server = Arc::new(server);
-    prime(peer, &server);
     let data = early_data(1000);
-    let (outcome, _) = connect_to(peer, &server, &data, 2);
+    let (outcome, _) = resume(peer, &Arc::new(server), &data);
     assert_eq!(outcome.client_alpn.as_deref(), Some(&b"h2"[..]));
     assert_eq!(outcome.server_alpn.as_deref(), Some(&b"h2"[..]));
-    assert_bytes(&outcome.early_read, &data, "early data read");
-    assert_eq!(outcome.client_status, Status::Accepted);
-    assert_eq!(outcome.server_status, Status::Accepted);
+    assert_accepted(&outcome, &data, "early data read");
 }
 
 /// When the client can read 0.5-RTT data.
@@ -233,26 +204,23 @@ pub enum HalfRttRead {
     AfterTheHandshake,
 }
 
+/// A client of `peer` holding a ticket from a zerortt server, and a new connection of that
+/// server.
+#[track_caller]
+fn resuming_pair<P: ClientPeer>(peer: &P) -> (P::End, Zerortt) {
+    let server = server_config(&[]);
+    prime(peer, &server);
+    let client = peer.connect().expect("peer client");
+    (client, Zerortt::server(&server, 2))
+}
+
 /// The zerortt server's write_early_data (0.5-RTT data, after read_early_data first
 /// returned) reaches the client, which reads it at `when`; the early data is accepted.
 #[track_caller]
 pub fn half_rtt_data_reaches_the_client(peer: &impl ClientPeer, when: HalfRttRead) {
-    let server = server_config(&[]);
-    prime(peer, &server);
-    let mut c = peer.connect().expect("peer client");
-    let mut s = Zerortt::server(&server, 2);
+    let (mut c, mut s) = resuming_pair(peer);
     let data = early_data(1000);
-    assert_eq!(c.write_early_data(&data), Ok(data.len()));
-    transfer(&mut c, &mut s);
-    let mut early = Vec::new();
-    assert_eq!(
-        s.read_early_data(&mut early),
-        Ok(false),
-        "EndOfEarlyData not yet"
-    );
-    assert_bytes(&early, &data, "early data read");
-    s.write_half_rtt(b"half-RTT").expect("0.5-RTT data");
-    transfer(&mut s, &mut c);
+    let mut early = early_data_then_half_rtt(&mut c, &mut s, &data, Zerortt::write_half_rtt);
     let mut half = Vec::new();
     if when == HalfRttRead::WithTheServerFlight {
         c.read(&mut half).expect("read");
@@ -269,26 +237,14 @@ pub fn half_rtt_data_reaches_the_client(peer: &impl ClientPeer, when: HalfRttRea
 }
 
 /// After 0-RTT, the client requests a KeyUpdate with `request_key_update` (true once
-/// queued) and writes: the zerortt server reads the data, answers with a KeyUpdate of its
-/// own (RFC 9846 4.7.3), and data flows the other way under the new keys.
+/// queued) and writes; the zerortt server answers with a KeyUpdate of its own and data
+/// flows both ways ([`super::key_update_is_answered`]).
 #[track_caller]
 pub fn key_update_from_the_client_is_answered<P: ClientPeer>(
     peer: &P,
     request_key_update: impl FnOnce(&mut P::End) -> bool,
 ) {
-    let server = server_config(&[]);
-    prime(peer, &server);
-    let mut c = peer.connect().expect("peer client");
-    let mut s = Zerortt::server(&server, 2);
-    let data = early_data(1000);
-    assert_eq!(c.write_early_data(&data), Ok(data.len()));
-    let mut early = Vec::new();
-    complete_handshake(&mut c, &mut s, &mut early).expect("handshake");
-    assert_bytes(&early, &data, "early data read");
-    assert!(request_key_update(&mut c), "KeyUpdate requested");
-    send(&mut c, &mut s, b"client, new keys");
-    assert!(s
-        .events
-        .contains(&Event::HandshakeSent(HandshakeType::KeyUpdate)));
-    send(&mut s, &mut c, b"server, new keys");
+    let (mut c, mut s) = resuming_pair(peer);
+    handshake_with_early_data(&mut c, &mut s, &early_data(1000));
+    key_update_is_answered(&mut c, &mut s, request_key_update);
 }
