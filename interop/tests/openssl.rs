@@ -15,7 +15,7 @@ use zerortt_core::conn::config::HelloRetryPolicy;
 use zerortt_core::conn::events::PskRejectReason;
 use zerortt_core::Event;
 use zerortt_interop::openssl_peer::{self, Openssl, OpensslClientContext, ServerOptions};
-use zerortt_interop::scenario::zerortt_server::{self, HalfRttRead};
+use zerortt_interop::scenario::zerortt_server;
 use zerortt_interop::scenario::{
     assert_resent, early_data, zerortt_client, Handshake, MAX_EARLY_DATA,
 };
@@ -267,13 +267,11 @@ fn an_openssl_client_resumes_0rtt_with_a_zerortt_server_under_the_alpn_protocol_
     zerortt_server::alpn_is_agreed_for_0rtt(&client);
 }
 
-/// The OpenSSL client reads the 0.5-RTT data once it has completed its handshake.
+/// The OpenSSL client's `SSL_read` completes its handshake with the server's flight, then
+/// reads the 0.5-RTT data.
 #[test]
 fn half_rtt_data_from_a_zerortt_server_reaches_the_openssl_client() {
-    zerortt_server::half_rtt_data_reaches_the_client(
-        &openssl_client(&[], None),
-        HalfRttRead::AfterTheHandshake,
-    );
+    zerortt_server::half_rtt_data_reaches_the_client(&openssl_client(&[], None));
 }
 
 /// `SSL_key_update(3)` with `SSL_KEY_UPDATE_REQUESTED`.

@@ -10,7 +10,6 @@
 use std::sync::Arc;
 use zerortt_core::conn::config::HelloRetryPolicy;
 use zerortt_interop::rustls_peer;
-use zerortt_interop::scenario::zerortt_server::HalfRttRead;
 use zerortt_interop::scenario::{zerortt_client, zerortt_server, Handshake, MAX_EARLY_DATA};
 use zerortt_interop::{Endpoint, Status, Suite};
 
@@ -229,10 +228,7 @@ fn a_rustls_client_resumes_0rtt_with_a_zerortt_server_under_the_alpn_protocol_th
 /// with the server's Finished.
 #[test]
 fn half_rtt_data_from_a_zerortt_server_reaches_the_rustls_client() {
-    zerortt_server::half_rtt_data_reaches_the_client(
-        &rustls_client(&[], &[]),
-        HalfRttRead::WithTheServerFlight,
-    );
+    zerortt_server::half_rtt_data_reaches_the_client(&rustls_client(&[], &[]));
 }
 
 /// rustls's `refresh_traffic_keys` sends a KeyUpdate requesting an update.

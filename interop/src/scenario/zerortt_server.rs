@@ -195,15 +195,6 @@ pub fn alpn_is_agreed_for_0rtt(peer: &impl ClientPeer) {
     assert_accepted(&outcome, &data, "early data read");
 }
 
-/// When the client can read 0.5-RTT data.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum HalfRttRead {
-    /// As soon as it has the server's flight (which ends with its Finished).
-    WithTheServerFlight,
-    /// Once its own handshake is complete.
-    AfterTheHandshake,
-}
-
 /// A client of `peer` holding a ticket from a zerortt server, and a new connection of that
 /// server.
 #[track_caller]
@@ -215,23 +206,19 @@ fn resuming_pair<P: ClientPeer>(peer: &P) -> (P::End, Zerortt) {
 }
 
 /// The zerortt server's write_early_data (0.5-RTT data, after read_early_data first
-/// returned) reaches the client, which reads it at `when`; the early data is accepted.
+/// returned) reaches the client, which reads it as soon as it has the server's flight (its
+/// read processes the flight, which ends with the server's Finished); the early data is
+/// accepted.
 #[track_caller]
-pub fn half_rtt_data_reaches_the_client(peer: &impl ClientPeer, when: HalfRttRead) {
+pub fn half_rtt_data_reaches_the_client(peer: &impl ClientPeer) {
     let (mut c, mut s) = resuming_pair(peer);
     let data = early_data(1000);
     let mut early = early_data_then_half_rtt(&mut c, &mut s, &data, Zerortt::write_half_rtt);
     let mut half = Vec::new();
-    if when == HalfRttRead::WithTheServerFlight {
-        c.read(&mut half).expect("read");
-        assert_eq!(half, b"half-RTT", "read with the server's flight");
-    }
+    c.read(&mut half).expect("read");
+    assert_eq!(half, b"half-RTT");
     complete_handshake(&mut c, &mut s, &mut early).expect("handshake");
     assert_bytes(&early, &data, "early data read");
-    if when == HalfRttRead::AfterTheHandshake {
-        c.read(&mut half).expect("read");
-        assert_eq!(half, b"half-RTT", "read after the handshake");
-    }
     assert_eq!(ClientEnd::status(&mut c), Status::Accepted);
     assert_eq!(ServerEnd::status(&mut s), Status::Accepted);
 }
