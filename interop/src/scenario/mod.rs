@@ -161,6 +161,22 @@ pub fn early_data_then_half_rtt<S: ServerEnd>(
     early
 }
 
+/// Completes the handshake [`early_data_then_half_rtt`] began: the server read all of `data`
+/// as early data (`early`, what it read so far, and the rest) and both sides report it
+/// accepted.
+#[track_caller]
+pub fn complete_0rtt(
+    c: &mut impl ClientEnd,
+    s: &mut impl ServerEnd,
+    mut early: Vec<u8>,
+    data: &[u8],
+) {
+    complete_handshake(c, s, &mut early).expect("handshake");
+    assert_bytes(&early, data, "early data read");
+    assert_eq!(c.status(), Status::Accepted);
+    assert_eq!(s.status(), Status::Accepted);
+}
+
 /// The client writes `data` as early data and the handshake completes, the server having
 /// read it intact.
 #[track_caller]

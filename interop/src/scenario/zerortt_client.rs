@@ -2,11 +2,11 @@
 //! ticket, 2 for the resumption, 3 for a second one.
 
 use super::{
-    assert_accepted, assert_full_handshake, assert_resent, assert_resumed_0rtt, early_data,
-    early_data_then_half_rtt, handshake_with_early_data, key_update_is_answered, Handshake,
-    ServerPeer, MAX_EARLY_DATA,
+    assert_accepted, assert_full_handshake, assert_resent, assert_resumed_0rtt, complete_0rtt,
+    early_data, early_data_then_half_rtt, handshake_with_early_data, key_update_is_answered,
+    Handshake, ServerPeer, MAX_EARLY_DATA,
 };
-use crate::pump::{complete_handshake, pump, ClientEnd, Endpoint, Outcome, ServerEnd, Status};
+use crate::pump::{pump, Endpoint, Outcome, ServerEnd, Status};
 use crate::zerortt::{self, Zerortt};
 use crate::Suite;
 use zerortt_core::conn::config::ClientConfig;
@@ -201,7 +201,7 @@ pub fn half_rtt_data_reaches_the_client_before_it_finishes<P: ServerPeer>(
 ) {
     let (mut c, mut s) = resuming_pair(peer);
     let data = early_data(1000);
-    let mut early = early_data_then_half_rtt(&mut c, &mut s, &data, send_half_rtt);
+    let early = early_data_then_half_rtt(&mut c, &mut s, &data, send_half_rtt);
     let mut half = Vec::new();
     c.read(&mut half).expect("read in the early-data phase");
     assert_eq!(half, b"half-RTT");
@@ -209,10 +209,7 @@ pub fn half_rtt_data_reaches_the_client_before_it_finishes<P: ServerPeer>(
         !c.conn.is_init_finished(),
         "the client has not sent its Finished yet"
     );
-    complete_handshake(&mut c, &mut s, &mut early).expect("handshake");
-    super::assert_bytes(&early, &data, "early data read");
-    assert_eq!(ClientEnd::status(&mut c), Status::Accepted);
-    assert_eq!(ServerEnd::status(&mut s), Status::Accepted);
+    complete_0rtt(&mut c, &mut s, early, &data);
 }
 
 /// After 0-RTT, the server requests a KeyUpdate with `request_key_update` (true once
