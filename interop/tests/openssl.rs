@@ -234,6 +234,13 @@ fn an_openssl_session_reused_is_refused_by_the_zerortt_server_and_the_data_arriv
     assert_resent(&second, &data, Handshake::Full, Status::Rejected);
 }
 
+/// The same reuse as a replay of the client's first flight (ClientHello and early data),
+/// the only form of reuse the rustls client allows.
+#[test]
+fn a_replayed_openssl_client_hello_finds_its_ticket_used_and_its_early_data_is_not_read() {
+    zerortt_server::replayed_client_hello_finds_its_ticket_used(&openssl_client(&[], None));
+}
+
 #[test]
 fn an_openssl_client_sharing_only_p256_gets_a_hello_retry_request_from_zerortt_and_completes() {
     zerortt_server::hello_retry_request_for_a_key_share_is_answered(&openssl_client_sharing_p256());
