@@ -20,7 +20,7 @@ use zerortt_core::msgs::enums::HandshakeType;
 use zerortt_core::Event;
 
 /// The early data limit every server of the scenarios advertises (and so every ticket carries
-/// unless the scenario says otherwise): one full record, RFC 9846 4.6.1 `max_early_data_size`.
+/// unless the scenario says otherwise): one full record, RFC 9846 4.7.1 `max_early_data_size`.
 pub const MAX_EARLY_DATA: u32 = 16384;
 
 /// Whether a connection offering a ticket resumed it.

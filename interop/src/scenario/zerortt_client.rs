@@ -153,7 +153,7 @@ pub fn sixteen_kib_are_accepted(peer: &impl ServerPeer) {
     assert_resumed_0rtt(&outcome, &data);
 }
 
-/// 0-RTT from a client in middlebox compatibility mode (RFC 9846 appendix D.4): the early
+/// 0-RTT from a client in middlebox compatibility mode (RFC 9846 appendix E.4): the early
 /// data is read intact and accepted by both sides.
 #[track_caller]
 pub fn middlebox_compat_does_0rtt(peer: &impl ServerPeer) {
