@@ -1,8 +1,10 @@
 //! zerortt-core against real peers, in memory: rustls 0.23 (ring provider) and the system
-//! OpenSSL 3 through the `openssl` crate. The tests in `tests/` run both directions with
-//! each peer: full handshakes with tickets, resumed 0-RTT (accepted, rejected and resent as
-//! 1-RTT), every TLS 1.3 suite, HelloRetryRequest, 16 KiB of early data, ALPN, 0.5-RTT
-//! data and KeyUpdate.
+//! OpenSSL 3 through the `openssl` crate. The scenarios ([`scenario`]) run both directions
+//! with any peer: full handshakes with tickets, resumed 0-RTT (accepted, rejected and resent
+//! as 1-RTT), every TLS 1.3 suite, HelloRetryRequest, 16 KiB of early data, ALPN, 0.5-RTT
+//! data and KeyUpdate; the tests in `tests/` call them, one scenario a test, for each peer.
+//! A new peer implements [`ClientEnd`]/[`ServerEnd`] (and [`Endpoint`]) for its connections
+//! and [`scenario::ClientPeer`]/[`scenario::ServerPeer`] for its configurations.
 //!
 //! Bytes move only when [`pump()`], [`complete_handshake`] or a test hands one side's output
 //! to the other side's input: bounded rounds, no sockets, no threads. The zerortt side takes a
@@ -22,10 +24,12 @@ pub mod openssl_ffi;
 pub mod openssl_peer;
 pub mod pump;
 pub mod rustls_peer;
+pub mod scenario;
 pub mod zerortt;
 
 pub use pump::{
-    complete_handshake, pump, ClientEnd, Failure, Outcome, Recorder, ServerEnd, Status,
+    complete_handshake, pump, transfer, ClientEnd, Endpoint, Failure, Outcome, Recorder, ServerEnd,
+    Status,
 };
 
 /// The name the test certificates are valid for (core/testdata: `localhost`, `zerortt.test`).

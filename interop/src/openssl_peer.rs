@@ -7,7 +7,8 @@
 //! (SSL_read_early_data(3), REPLAY PROTECTION: "sessions are forced to be single use only").
 
 use crate::openssl_ffi;
-use crate::pump::{ClientEnd, Failure, ServerEnd, Status};
+use crate::pump::{ClientEnd, Endpoint, Failure, ServerEnd, Status};
+use crate::scenario::{ClientPeer, ServerPeer};
 use crate::testdata;
 use openssl::pkey::PKey;
 use openssl::ssl::{
@@ -249,14 +250,7 @@ impl Openssl {
             openssl_ffi::set_session(&mut ssl, session).map_err(|e| failure("session", e))?;
         }
         ssl.set_connect_state();
-        let stream =
-            SslStream::new(ssl, MemoryDuplex::default()).map_err(|e| failure("stream", e))?;
-        Ok(Self {
-            stream,
-            stateless_pending: false,
-            sessions_before: ctx.session_count(),
-            context: Some(ctx.sessions.clone()),
-        })
+        Self::wrap(ssl, false, Some(ctx))
     }
 
     /// A server on `ctx`; with `stateless`, the first ClientHello is answered through
@@ -273,13 +267,22 @@ impl Openssl {
                 .map_err(|e| failure("SSL_set_max_early_data", e))?;
         }
         ssl.set_accept_state();
+        Self::wrap(ssl, stateless, None)
+    }
+
+    /// `ssl` over a new [`MemoryDuplex`]; a client counts its tickets in `client`'s store.
+    fn wrap(
+        ssl: Ssl,
+        stateless_pending: bool,
+        client: Option<&OpensslClientContext>,
+    ) -> Result<Self, Failure> {
         let stream =
             SslStream::new(ssl, MemoryDuplex::default()).map_err(|e| failure("stream", e))?;
         Ok(Self {
             stream,
-            stateless_pending: stateless,
-            sessions_before: 0,
-            context: None,
+            stateless_pending,
+            sessions_before: client.map_or(0, OpensslClientContext::session_count),
+            context: client.map(|c| c.sessions.clone()),
         })
     }
 
@@ -291,7 +294,28 @@ impl Openssl {
         }
     }
 
-    fn do_handshake(&mut self) -> Result<bool, Failure> {
+    /// A server's `SSL_write_early_data`: 0.5-RTT data, once `SSL_read_early_data` has
+    /// returned (SSL_write_early_data(3): a server "may also call SSL_write_early_data() to
+    /// send data to the client").
+    pub fn write_half_rtt(&mut self, data: &[u8]) -> Result<(), Failure> {
+        match self.stream.write_early_data(data) {
+            Ok(n) if n == data.len() => Ok(()),
+            Ok(n) => Err(failure(
+                "SSL_write_early_data",
+                format!("took {n} of {}", data.len()),
+            )),
+            Err(e) => Err(failure("SSL_write_early_data", e)),
+        }
+    }
+
+    /// `SSL_key_update(3)` with `SSL_KEY_UPDATE_REQUESTED`; true once queued.
+    pub fn request_key_update(&self) -> bool {
+        openssl_ffi::request_key_update(self.stream.ssl())
+    }
+}
+
+impl Endpoint for Openssl {
+    fn handshake(&mut self) -> Result<bool, Failure> {
         match self.stream.do_handshake() {
             Ok(()) => Ok(true),
             Err(e) if want_read(&e) => Ok(false),
@@ -299,7 +323,7 @@ impl Openssl {
         }
     }
 
-    fn write_data(&mut self, data: &[u8]) -> Result<(), Failure> {
+    fn write(&mut self, data: &[u8]) -> Result<(), Failure> {
         match self.stream.ssl_write(data) {
             Ok(n) if n == data.len() => Ok(()),
             Ok(n) => Err(failure("SSL_write", format!("took {n} of {}", data.len()))),
@@ -307,7 +331,7 @@ impl Openssl {
         }
     }
 
-    fn read_data(&mut self, out: &mut Vec<u8>) -> Result<(), Failure> {
+    fn read(&mut self, out: &mut Vec<u8>) -> Result<(), Failure> {
         let mut buf = [0u8; 4096];
         loop {
             match self.stream.ssl_read(&mut buf) {
@@ -319,15 +343,26 @@ impl Openssl {
         }
     }
 
-    fn suite_code(&self) -> Option<u16> {
+    fn resumed(&self) -> bool {
+        self.stream.ssl().session_reused()
+    }
+
+    fn suite(&self) -> Option<u16> {
         self.stream
             .ssl()
             .current_cipher()
             .map(|c| u16::from_be_bytes(c.protocol_id()))
     }
 
+    fn alpn(&self) -> Option<Vec<u8>> {
+        self.stream
+            .ssl()
+            .selected_alpn_protocol()
+            .map(<[u8]>::to_vec)
+    }
+
     /// `SSL_shutdown`: sends close_notify (and marks the session as cleanly closed).
-    fn shutdown(&mut self) -> Result<(), Failure> {
+    fn close(&mut self) -> Result<(), Failure> {
         match self.stream.shutdown() {
             Ok(_) => Ok(()),
             Err(e) if want_read(&e) => Ok(()),
@@ -335,11 +370,11 @@ impl Openssl {
         }
     }
 
-    fn output(&mut self) -> Vec<u8> {
+    fn take_output(&mut self) -> Vec<u8> {
         std::mem::take(&mut self.stream.get_mut().outgoing)
     }
 
-    fn input(&mut self, bytes: &[u8]) {
+    fn give_input(&mut self, bytes: &[u8]) {
         self.stream.get_mut().incoming.extend(bytes);
     }
 }
@@ -360,35 +395,8 @@ impl ClientEnd for Openssl {
             .map_err(|e| failure("SSL_write_early_data", e))
     }
 
-    fn handshake(&mut self) -> Result<bool, Failure> {
-        self.do_handshake()
-    }
-
-    fn write(&mut self, data: &[u8]) -> Result<(), Failure> {
-        self.write_data(data)
-    }
-
-    fn read(&mut self, out: &mut Vec<u8>) -> Result<(), Failure> {
-        self.read_data(out)
-    }
-
     fn status(&mut self) -> Status {
         self.status_of()
-    }
-
-    fn resumed(&self) -> bool {
-        self.stream.ssl().session_reused()
-    }
-
-    fn suite(&self) -> Option<u16> {
-        self.suite_code()
-    }
-
-    fn alpn(&self) -> Option<Vec<u8>> {
-        self.stream
-            .ssl()
-            .selected_alpn_protocol()
-            .map(<[u8]>::to_vec)
     }
 
     fn tickets(&self) -> usize {
@@ -398,18 +406,6 @@ impl ClientEnd for Openssl {
             .and_then(|c| c.lock().ok().map(|s| s.len()))
             .unwrap_or_default();
         now.saturating_sub(self.sessions_before)
-    }
-
-    fn close(&mut self) -> Result<(), Failure> {
-        self.shutdown()
-    }
-
-    fn take_output(&mut self) -> Vec<u8> {
-        self.output()
-    }
-
-    fn give_input(&mut self, bytes: &[u8]) {
-        self.input(bytes)
     }
 }
 
@@ -444,46 +440,24 @@ impl ServerEnd for Openssl {
         }
     }
 
-    fn handshake(&mut self) -> Result<bool, Failure> {
-        self.do_handshake()
-    }
-
-    fn write(&mut self, data: &[u8]) -> Result<(), Failure> {
-        self.write_data(data)
-    }
-
-    fn read(&mut self, out: &mut Vec<u8>) -> Result<(), Failure> {
-        self.read_data(out)
-    }
-
     fn status(&mut self) -> Status {
         self.status_of()
     }
+}
 
-    fn resumed(&self) -> bool {
-        self.stream.ssl().session_reused()
+/// Connections on one context share its session cache.
+impl ServerPeer for SslContext {
+    type End = Openssl;
+    fn accept(&self) -> Result<Openssl, Failure> {
+        Openssl::server(self, false, None)
     }
+}
 
-    fn suite(&self) -> Option<u16> {
-        self.suite_code()
-    }
-
-    fn alpn(&self) -> Option<Vec<u8>> {
-        self.stream
-            .ssl()
-            .selected_alpn_protocol()
-            .map(<[u8]>::to_vec)
-    }
-
-    fn close(&mut self) -> Result<(), Failure> {
-        self.shutdown()
-    }
-
-    fn take_output(&mut self) -> Vec<u8> {
-        self.output()
-    }
-
-    fn give_input(&mut self, bytes: &[u8]) {
-        self.input(bytes)
+/// The context's store gives the newest session not yet offered.
+impl ClientPeer for OpensslClientContext {
+    type End = Openssl;
+    fn connect(&self) -> Result<Openssl, Failure> {
+        let session = self.sessions.lock().ok().and_then(|mut s| s.pop());
+        Openssl::client(self, session.as_ref())
     }
 }

@@ -42,60 +42,47 @@ pub enum Status {
     NotAccepted,
 }
 
-/// A TLS client as the pump drives it.
-pub trait ClientEnd {
-    /// Writes `data` as early data; the bytes taken (fewer if the session's limit is
-    /// smaller; 0 if the session allows none and nothing was sent).
-    fn write_early_data(&mut self, data: &[u8]) -> Result<usize, Failure>;
+/// The calls a TLS client and a TLS server have in common, as the pump drives them.
+pub trait Endpoint {
     /// Advances the handshake with the input so far; true once it is complete.
     fn handshake(&mut self) -> Result<bool, Failure>;
     /// Writes application data after the handshake.
     fn write(&mut self, data: &[u8]) -> Result<(), Failure>;
-    /// Appends the application data available now to `out` (and processes tickets).
+    /// Appends the application data available now to `out` (a client also processes
+    /// tickets).
     fn read(&mut self, out: &mut Vec<u8>) -> Result<(), Failure>;
-    /// The early-data status.
-    fn status(&mut self) -> Status;
     /// True if the handshake resumed a session.
     fn resumed(&self) -> bool;
     /// The negotiated suite's code point.
     fn suite(&self) -> Option<u16>;
     /// The negotiated ALPN protocol.
     fn alpn(&self) -> Option<Vec<u8>>;
-    /// Tickets (NewSessionTicket) received so far.
-    fn tickets(&self) -> usize;
     /// Sends close_notify.
     fn close(&mut self) -> Result<(), Failure>;
-    /// Takes the bytes to send to the server.
+    /// Takes the bytes to send to the peer.
     fn take_output(&mut self) -> Vec<u8>;
-    /// Hands in bytes from the server (processed by the next call).
+    /// Hands in bytes from the peer (processed by the next call).
     fn give_input(&mut self, bytes: &[u8]);
 }
 
+/// A TLS client as the pump drives it.
+pub trait ClientEnd: Endpoint {
+    /// Writes `data` as early data; the bytes taken (fewer if the session's limit is
+    /// smaller; 0 if the session allows none and nothing was sent).
+    fn write_early_data(&mut self, data: &[u8]) -> Result<usize, Failure>;
+    /// The early-data status.
+    fn status(&mut self) -> Status;
+    /// Tickets (NewSessionTicket) received so far.
+    fn tickets(&self) -> usize;
+}
+
 /// A TLS server as the pump drives it.
-pub trait ServerEnd {
+pub trait ServerEnd: Endpoint {
     /// `SSL_read_early_data`: appends early data read now to `out`; true once no more
     /// early data can come (FINISH).
     fn read_early_data(&mut self, out: &mut Vec<u8>) -> Result<bool, Failure>;
-    /// Advances the handshake; true once it is complete.
-    fn handshake(&mut self) -> Result<bool, Failure>;
-    /// Writes application data after the handshake.
-    fn write(&mut self, data: &[u8]) -> Result<(), Failure>;
-    /// Appends the application data available now to `out`.
-    fn read(&mut self, out: &mut Vec<u8>) -> Result<(), Failure>;
     /// The early-data status.
     fn status(&mut self) -> Status;
-    /// True if the handshake resumed a session.
-    fn resumed(&self) -> bool;
-    /// The negotiated suite's code point.
-    fn suite(&self) -> Option<u16>;
-    /// The negotiated ALPN protocol.
-    fn alpn(&self) -> Option<Vec<u8>>;
-    /// Sends close_notify.
-    fn close(&mut self) -> Result<(), Failure>;
-    /// Takes the bytes to send to the client.
-    fn take_output(&mut self) -> Vec<u8>;
-    /// Hands in bytes from the client (processed by the next call).
-    fn give_input(&mut self, bytes: &[u8]);
 }
 
 /// What one connection attempt did, seen from both sides.
@@ -131,15 +118,10 @@ pub struct Outcome {
     pub tickets: usize,
 }
 
-fn client_to_server(c: &mut impl ClientEnd, s: &mut impl ServerEnd) -> usize {
-    let bytes = c.take_output();
-    s.give_input(&bytes);
-    bytes.len()
-}
-
-fn server_to_client(s: &mut impl ServerEnd, c: &mut impl ClientEnd) -> usize {
-    let bytes = s.take_output();
-    c.give_input(&bytes);
+/// Moves `from`'s output to `to`'s input; the bytes moved.
+pub fn transfer(from: &mut impl Endpoint, to: &mut impl Endpoint) -> usize {
+    let bytes = from.take_output();
+    to.give_input(&bytes);
     bytes.len()
 }
 
@@ -174,14 +156,14 @@ pub fn complete_handshake(
 ) -> Result<(), Failure> {
     let (mut early_done, mut server_done, mut client_done) = (false, false, false);
     for _ in 0..MAX_ROUNDS {
-        let moved = client_to_server(client, server);
+        let moved = transfer(client, server);
         if !early_done {
             early_done = server.read_early_data(early_read)?;
         }
         if early_done && !server_done {
             server_done = server.handshake()?;
         }
-        let moved = moved + server_to_client(server, client);
+        let moved = moved + transfer(server, client);
         if !client_done {
             client_done = client.handshake()?;
         }
@@ -218,7 +200,7 @@ fn finish(
     };
     let mut app_read = Vec::new();
     for _ in 0..MAX_ROUNDS {
-        client_to_server(client, server);
+        transfer(client, server);
         server.read(&mut app_read)?;
         if app_read.len() >= expected {
             break;
@@ -227,7 +209,7 @@ fn finish(
     server.write(REPLY)?;
     let mut reply_read = Vec::new();
     for _ in 0..MAX_ROUNDS {
-        server_to_client(server, client);
+        transfer(server, client);
         client.read(&mut reply_read)?;
         if reply_read.len() >= REPLY.len() {
             break;
@@ -239,8 +221,8 @@ fn finish(
     let server_status = server.status();
     client.close()?;
     server.close()?;
-    client_to_server(client, server);
-    server_to_client(server, client);
+    transfer(client, server);
+    transfer(server, client);
     Ok(Outcome {
         early_written,
         early_read,
@@ -277,10 +259,7 @@ impl<C: ClientEnd> Recorder<C> {
     }
 }
 
-impl<C: ClientEnd> ClientEnd for Recorder<C> {
-    fn write_early_data(&mut self, data: &[u8]) -> Result<usize, Failure> {
-        self.inner.write_early_data(data)
-    }
+impl<C: ClientEnd> Endpoint for Recorder<C> {
     fn handshake(&mut self) -> Result<bool, Failure> {
         self.inner.handshake()
     }
@@ -290,9 +269,6 @@ impl<C: ClientEnd> ClientEnd for Recorder<C> {
     fn read(&mut self, out: &mut Vec<u8>) -> Result<(), Failure> {
         self.inner.read(out)
     }
-    fn status(&mut self) -> Status {
-        self.inner.status()
-    }
     fn resumed(&self) -> bool {
         self.inner.resumed()
     }
@@ -301,9 +277,6 @@ impl<C: ClientEnd> ClientEnd for Recorder<C> {
     }
     fn alpn(&self) -> Option<Vec<u8>> {
         self.inner.alpn()
-    }
-    fn tickets(&self) -> usize {
-        self.inner.tickets()
     }
     fn close(&mut self) -> Result<(), Failure> {
         self.inner.close()
@@ -317,5 +290,17 @@ impl<C: ClientEnd> ClientEnd for Recorder<C> {
     }
     fn give_input(&mut self, bytes: &[u8]) {
         self.inner.give_input(bytes)
+    }
+}
+
+impl<C: ClientEnd> ClientEnd for Recorder<C> {
+    fn write_early_data(&mut self, data: &[u8]) -> Result<usize, Failure> {
+        self.inner.write_early_data(data)
+    }
+    fn status(&mut self) -> Status {
+        self.inner.status()
+    }
+    fn tickets(&self) -> usize {
+        self.inner.tickets()
     }
 }

@@ -6,7 +6,8 @@
 //! use, like OpenSSL's with anti-replay on. Early data needs `max_early_data_size > 0` and
 //! no ticketer (tls13.rs `decide_if_early_data_allowed`).
 
-use crate::pump::{ClientEnd, Failure, ServerEnd, Status};
+use crate::pump::{ClientEnd, Endpoint, Failure, ServerEnd, Status};
+use crate::scenario::{ClientPeer, ServerPeer};
 use crate::testdata;
 use rustls::client::Resumption;
 use rustls::crypto::{ring as provider, CryptoProvider, SupportedKxGroup};
@@ -166,20 +167,26 @@ where
         self.incoming.drain(..taken);
         result
     }
+}
 
-    fn handshake_done(&mut self) -> Result<bool, Failure> {
+impl<C, S> Endpoint for Rustls<C>
+where
+    C: std::ops::DerefMut<Target = ConnectionCommon<S>>,
+    S: SideData,
+{
+    fn handshake(&mut self) -> Result<bool, Failure> {
         self.process()?;
         Ok(!self.conn.is_handshaking())
     }
 
-    fn write_data(&mut self, data: &[u8]) -> Result<(), Failure> {
+    fn write(&mut self, data: &[u8]) -> Result<(), Failure> {
         self.conn
             .writer()
             .write_all(data)
             .map_err(|e| Failure(format!("rustls write: {e}")))
     }
 
-    fn read_data(&mut self, out: &mut Vec<u8>) -> Result<(), Failure> {
+    fn read(&mut self, out: &mut Vec<u8>) -> Result<(), Failure> {
         self.process()?;
         let mut buf = [0u8; 4096];
         loop {
@@ -192,17 +199,26 @@ where
         }
     }
 
-    fn resumed_handshake(&self) -> bool {
+    fn resumed(&self) -> bool {
         matches!(self.conn.handshake_kind(), Some(HandshakeKind::Resumed))
     }
 
-    fn suite_code(&self) -> Option<u16> {
+    fn suite(&self) -> Option<u16> {
         self.conn
             .negotiated_cipher_suite()
             .map(|s| u16::from(s.suite()))
     }
 
-    fn output(&mut self) -> Vec<u8> {
+    fn alpn(&self) -> Option<Vec<u8>> {
+        self.conn.alpn_protocol().map(<[u8]>::to_vec)
+    }
+
+    fn close(&mut self) -> Result<(), Failure> {
+        self.conn.send_close_notify();
+        Ok(())
+    }
+
+    fn take_output(&mut self) -> Vec<u8> {
         let mut out = Vec::new();
         while self.conn.wants_write() {
             if self.conn.write_tls(&mut out).is_err() {
@@ -210,6 +226,10 @@ where
             }
         }
         out
+    }
+
+    fn give_input(&mut self, bytes: &[u8]) {
+        self.incoming.extend_from_slice(bytes);
     }
 }
 
@@ -227,18 +247,6 @@ impl ClientEnd for RustlsClient {
         Ok(n)
     }
 
-    fn handshake(&mut self) -> Result<bool, Failure> {
-        self.handshake_done()
-    }
-
-    fn write(&mut self, data: &[u8]) -> Result<(), Failure> {
-        self.write_data(data)
-    }
-
-    fn read(&mut self, out: &mut Vec<u8>) -> Result<(), Failure> {
-        self.read_data(out)
-    }
-
     /// rustls's client says only whether early data was accepted
     /// (`is_early_data_accepted`); written and not accepted is a rejection.
     fn status(&mut self) -> Status {
@@ -251,33 +259,8 @@ impl ClientEnd for RustlsClient {
         }
     }
 
-    fn resumed(&self) -> bool {
-        self.resumed_handshake()
-    }
-
-    fn suite(&self) -> Option<u16> {
-        self.suite_code()
-    }
-
-    fn alpn(&self) -> Option<Vec<u8>> {
-        self.conn.alpn_protocol().map(<[u8]>::to_vec)
-    }
-
     fn tickets(&self) -> usize {
         self.conn.tls13_tickets_received() as usize
-    }
-
-    fn close(&mut self) -> Result<(), Failure> {
-        self.conn.send_close_notify();
-        Ok(())
-    }
-
-    fn take_output(&mut self) -> Vec<u8> {
-        self.output()
-    }
-
-    fn give_input(&mut self, bytes: &[u8]) {
-        self.incoming.extend_from_slice(bytes);
     }
 }
 
@@ -294,18 +277,6 @@ impl ServerEnd for RustlsServer {
         Ok(!self.conn.is_handshaking())
     }
 
-    fn handshake(&mut self) -> Result<bool, Failure> {
-        self.handshake_done()
-    }
-
-    fn write(&mut self, data: &[u8]) -> Result<(), Failure> {
-        self.write_data(data)
-    }
-
-    fn read(&mut self, out: &mut Vec<u8>) -> Result<(), Failure> {
-        self.read_data(out)
-    }
-
     fn status(&mut self) -> Status {
         if self.conn.early_data().is_some() {
             Status::Accepted
@@ -313,29 +284,21 @@ impl ServerEnd for RustlsServer {
             Status::NotAccepted
         }
     }
+}
 
-    fn resumed(&self) -> bool {
-        self.resumed_handshake()
+/// A server configuration's connections share its `session_storage`.
+impl ServerPeer for Arc<ServerConfig> {
+    type End = RustlsServer;
+    fn accept(&self) -> Result<RustlsServer, Failure> {
+        RustlsServer::new(self)
     }
+}
 
-    fn suite(&self) -> Option<u16> {
-        self.suite_code()
-    }
-
-    fn alpn(&self) -> Option<Vec<u8>> {
-        self.conn.alpn_protocol().map(<[u8]>::to_vec)
-    }
-
-    fn close(&mut self) -> Result<(), Failure> {
-        self.conn.send_close_notify();
-        Ok(())
-    }
-
-    fn take_output(&mut self) -> Vec<u8> {
-        self.output()
-    }
-
-    fn give_input(&mut self, bytes: &[u8]) {
-        self.incoming.extend_from_slice(bytes);
+/// rustls's client store (`Resumption::in_memory_sessions`) hands each ticket out once,
+/// newest first.
+impl ClientPeer for Arc<ClientConfig> {
+    type End = RustlsClient;
+    fn connect(&self) -> Result<RustlsClient, Failure> {
+        RustlsClient::new(self)
     }
 }

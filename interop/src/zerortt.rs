@@ -2,7 +2,7 @@
 //! an input queue (its `read_tls` takes one record buffer at a time, so every call feeds it
 //! again until the call stops asking for bytes).
 
-use crate::pump::{ClientEnd, Failure, ServerEnd, Status};
+use crate::pump::{ClientEnd, Endpoint, Failure, ServerEnd, Status};
 use rand_chacha::ChaCha20Rng;
 use rand_core::SeedableRng;
 use std::sync::Arc;
@@ -134,7 +134,23 @@ impl Zerortt {
         }
     }
 
-    fn do_handshake(&mut self) -> Result<bool, Failure> {
+    /// The server's `write_early_data`: 0.5-RTT data, once `read_early_data` has returned
+    /// (SSL_write_early_data(3): a server "may also call SSL_write_early_data() to send
+    /// data to the client").
+    pub fn write_half_rtt(&mut self, data: &[u8]) -> Result<(), Failure> {
+        match self.conn.write_early_data(data, self.now) {
+            Ok(n) if n == data.len() => Ok(()),
+            Ok(n) => Err(Failure(format!(
+                "zerortt write_early_data took {n} of {}",
+                data.len()
+            ))),
+            Err(e) => Err(self.fail("write_early_data", e)),
+        }
+    }
+}
+
+impl Endpoint for Zerortt {
+    fn handshake(&mut self) -> Result<bool, Failure> {
         match self.call(|c, now| c.do_handshake(now)) {
             Ok(()) => Ok(true),
             Err(ConnError::WantRead) => Ok(false),
@@ -142,7 +158,7 @@ impl Zerortt {
         }
     }
 
-    fn write_data(&mut self, data: &[u8]) -> Result<(), Failure> {
+    fn write(&mut self, data: &[u8]) -> Result<(), Failure> {
         match self.call(|c, now| c.write(data, now)) {
             Ok(n) if n == data.len() => Ok(()),
             Ok(n) => Err(Failure(format!("zerortt write took {n} of {}", data.len()))),
@@ -150,7 +166,7 @@ impl Zerortt {
         }
     }
 
-    fn read_data(&mut self, out: &mut Vec<u8>) -> Result<(), Failure> {
+    fn read(&mut self, out: &mut Vec<u8>) -> Result<(), Failure> {
         let mut buf = [0u8; 4096];
         for _ in 0..MAX_FEEDS {
             match self.call(|c, now| c.read(&mut buf, now)) {
@@ -160,37 +176,6 @@ impl Zerortt {
             }
         }
         Ok(())
-    }
-
-    fn output(&mut self) -> Vec<u8> {
-        let mut out = Vec::new();
-        self.conn.write_tls(&mut out);
-        out
-    }
-}
-
-impl ClientEnd for Zerortt {
-    fn write_early_data(&mut self, data: &[u8]) -> Result<usize, Failure> {
-        match self.call(|c, now| c.write_early_data(data, now)) {
-            Ok(n) => Ok(n),
-            Err(e) => Err(self.fail("write_early_data", e)),
-        }
-    }
-
-    fn handshake(&mut self) -> Result<bool, Failure> {
-        self.do_handshake()
-    }
-
-    fn write(&mut self, data: &[u8]) -> Result<(), Failure> {
-        self.write_data(data)
-    }
-
-    fn read(&mut self, out: &mut Vec<u8>) -> Result<(), Failure> {
-        self.read_data(out)
-    }
-
-    fn status(&mut self) -> Status {
-        self.status_of()
     }
 
     fn resumed(&self) -> bool {
@@ -205,21 +190,36 @@ impl ClientEnd for Zerortt {
         self.conn.alpn_protocol().map(<[u8]>::to_vec)
     }
 
-    fn tickets(&self) -> usize {
-        self.sessions.len()
-    }
-
     fn close(&mut self) -> Result<(), Failure> {
         self.conn.send_close_notify();
         Ok(())
     }
 
     fn take_output(&mut self) -> Vec<u8> {
-        self.output()
+        let mut out = Vec::new();
+        self.conn.write_tls(&mut out);
+        out
     }
 
     fn give_input(&mut self, bytes: &[u8]) {
         self.incoming.extend_from_slice(bytes);
+    }
+}
+
+impl ClientEnd for Zerortt {
+    fn write_early_data(&mut self, data: &[u8]) -> Result<usize, Failure> {
+        match self.call(|c, now| c.write_early_data(data, now)) {
+            Ok(n) => Ok(n),
+            Err(e) => Err(self.fail("write_early_data", e)),
+        }
+    }
+
+    fn status(&mut self) -> Status {
+        self.status_of()
+    }
+
+    fn tickets(&self) -> usize {
+        self.sessions.len()
     }
 }
 
@@ -237,44 +237,7 @@ impl ServerEnd for Zerortt {
         Ok(false)
     }
 
-    fn handshake(&mut self) -> Result<bool, Failure> {
-        self.do_handshake()
-    }
-
-    fn write(&mut self, data: &[u8]) -> Result<(), Failure> {
-        self.write_data(data)
-    }
-
-    fn read(&mut self, out: &mut Vec<u8>) -> Result<(), Failure> {
-        self.read_data(out)
-    }
-
     fn status(&mut self) -> Status {
         self.status_of()
-    }
-
-    fn resumed(&self) -> bool {
-        self.complete().is_some_and(|(_, r)| r)
-    }
-
-    fn suite(&self) -> Option<u16> {
-        self.complete().map(|(s, _)| s.get())
-    }
-
-    fn alpn(&self) -> Option<Vec<u8>> {
-        self.conn.alpn_protocol().map(<[u8]>::to_vec)
-    }
-
-    fn close(&mut self) -> Result<(), Failure> {
-        self.conn.send_close_notify();
-        Ok(())
-    }
-
-    fn take_output(&mut self) -> Vec<u8> {
-        self.output()
-    }
-
-    fn give_input(&mut self, bytes: &[u8]) {
-        self.incoming.extend_from_slice(bytes);
     }
 }
