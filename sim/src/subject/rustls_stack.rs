@@ -1213,6 +1213,31 @@ mod tests {
     const REQUEST: &[u8] = b"GET /late HTTP/1.1\r\n\r\n";
     const REPLY: &[u8] = b"HTTP/1.1 200 OK\r\n\r\n";
 
+    /// A full handshake that leaves the client its tickets, then a resumption with them;
+    /// the resumption's outcome.
+    fn resume_after_full(
+        client_config: &Arc<ClientConfig>,
+        server_config: &Arc<ServerConfig>,
+        client_stream: &SeededStream,
+        server_stream: &SeededStream,
+        wire: &mut Wire,
+    ) -> Outcome {
+        connect(
+            client_config,
+            server_config,
+            client_stream,
+            server_stream,
+            wire,
+        );
+        connect(
+            client_config,
+            server_config,
+            client_stream,
+            server_stream,
+            wire,
+        )
+    }
+
     fn connect(
         client_config: &Arc<ClientConfig>,
         server_config: &Arc<ServerConfig>,
@@ -1397,14 +1422,7 @@ mod tests {
         let client_stream = SeededStream::from_seed(seed, "rustls/client");
         let server_stream = SeededStream::from_seed(seed, "rustls/server");
         let mut wire = Wire::default();
-        connect(
-            &client_config,
-            &server_config,
-            &client_stream,
-            &server_stream,
-            &mut wire,
-        );
-        let resumed = connect(
+        let resumed = resume_after_full(
             &client_config,
             &server_config,
             &client_stream,
@@ -1680,14 +1698,7 @@ mod tests {
         let client_stream = SeededStream::from_seed(seed, "rustls/client");
         let server_stream = SeededStream::from_seed(seed, "rustls/server");
         let mut wire = Wire::default();
-        connect(
-            &client_config,
-            &server_config,
-            &client_stream,
-            &server_stream,
-            &mut wire,
-        );
-        let resumed = connect(
+        let resumed = resume_after_full(
             &client_config,
             &server_config,
             &client_stream,
