@@ -5,6 +5,7 @@
 use crate::invariants::{self, Finding, Severity};
 use crate::report;
 use crate::scenario::Scenario;
+use crate::subject::Stack;
 use crate::world::World;
 use rand_core::{Rng, SeedableRng};
 
@@ -102,6 +103,27 @@ pub fn vary(base: &Scenario, seed: u64) -> Scenario {
     s
 }
 
+/// The name a scenario's results go under: its own name on zerortt-core at both ends,
+/// `name [client/server]` on any other pair of stacks.
+pub fn label(s: &Scenario) -> String {
+    match (s.client.stack, s.server.stack) {
+        (Stack::Zerortt, Stack::Zerortt) => s.name.clone(),
+        (c, v) => format!("{} [{c}/{v}]", s.name),
+    }
+}
+
+/// The command that replays `seed` of `s` (as explore varied it), stacks included.
+pub fn replay_command(s: &Scenario, seed: u64) -> String {
+    let mut cmd = format!("zerortt replay --scenario {} --seed {seed}", s.name);
+    if s.client.stack != Stack::Zerortt {
+        cmd.push_str(&format!(" --client-stack {}", s.client.stack));
+    }
+    if s.server.stack != Stack::Zerortt {
+        cmd.push_str(&format!(" --server-stack {}", s.server.stack));
+    }
+    cmd
+}
+
 /// Runs one scenario with one seed and checks every invariant.
 pub fn run_one(scenario: &Scenario, seed: u64) -> (World, Verdict) {
     let world = World::run(scenario, seed);
@@ -114,7 +136,7 @@ pub fn run_one(scenario: &Scenario, seed: u64) -> (World, Verdict) {
         .and_then(|c| c.borrow().client_status)
         .map_or("-".to_owned(), |s| format!("{s:?}"));
     let verdict = Verdict {
-        scenario: scenario.name.clone(),
+        scenario: label(scenario),
         seed,
         trace_hash: report::trace_hash(&text),
         findings,

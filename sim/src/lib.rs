@@ -6,10 +6,12 @@
 #![forbid(unsafe_code)]
 
 pub mod catalog;
+pub mod diff;
 pub mod explore;
 pub mod harness;
 pub mod invariants;
 pub mod net;
 pub mod report;
 pub mod scenario;
+pub mod subject;
 pub mod world;

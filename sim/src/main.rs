@@ -1,13 +1,14 @@
 //! The `zerortt` command line: list, run, explore, replay and report scenarios.
 
-use clap::{Parser, Subcommand};
+use clap::{Args, Parser, Subcommand};
 use std::io::Write;
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
-use zerortt_sim::explore::{explore_one, run_one, vary, Verdict};
+use zerortt_sim::explore::{explore_one, label, replay_command, run_one, vary, Verdict};
 use zerortt_sim::invariants::{Severity, INVARIANTS};
 use zerortt_sim::scenario::Scenario;
+use zerortt_sim::subject::Stack;
 use zerortt_sim::{catalog, report};
 
 #[derive(Parser)]
@@ -19,6 +20,33 @@ use zerortt_sim::{catalog, report};
 struct Cli {
     #[command(subcommand)]
     command: Command,
+}
+
+/// Which TLS stack runs on each side (overrides the scenario's `stack` fields).
+#[derive(Args, Clone, Debug, Default)]
+struct StackArgs {
+    /// The client's TLS stack: zerortt or rustls.
+    #[arg(long)]
+    client_stack: Option<String>,
+    /// The servers' TLS stack: zerortt or rustls.
+    #[arg(long)]
+    server_stack: Option<String>,
+}
+
+impl StackArgs {
+    /// Sets the stacks on `s`, then refuses a scenario a stack cannot run.
+    fn apply(&self, s: &mut Scenario) -> Result<(), String> {
+        if let Some(name) = &self.client_stack {
+            s.client.stack = Stack::parse(name).map_err(|e| format!("--client-stack: {e}"))?;
+        }
+        if let Some(name) = &self.server_stack {
+            s.server.stack = Stack::parse(name).map_err(|e| format!("--server-stack: {e}"))?;
+        }
+        match s.not_applicable() {
+            Some(why) => Err(format!("not applicable: {why}")),
+            None => Ok(()),
+        }
+    }
 }
 
 #[derive(Subcommand)]
@@ -38,6 +66,8 @@ enum Command {
         /// Print the trace as JSON lines instead of text.
         #[arg(long)]
         json: bool,
+        #[command(flatten)]
+        stacks: StackArgs,
     },
     /// Run many seeds of scenarios with varied knobs; exit 1 on any violation.
     Explore {
@@ -59,6 +89,12 @@ enum Command {
         /// Run every seed twice and compare trace hashes.
         #[arg(long)]
         check_determinism: bool,
+        #[command(flatten)]
+        stack: StackArgs,
+        /// Run every scenario on several client/server stack pairs: `all`, or a comma list
+        /// of CLIENT/SERVER pairs such as `rustls/zerortt,zerortt/rustls`.
+        #[arg(long, conflicts_with_all = ["client_stack", "server_stack"])]
+        stacks: Option<String>,
     },
     /// Re-run one seed of an explore run (same knob draws), or one fuzz input, and print the
     /// full trace and verdict.
@@ -78,6 +114,17 @@ enum Command {
         /// Print the trace as JSON lines.
         #[arg(long)]
         json: bool,
+        #[command(flatten)]
+        stacks: StackArgs,
+    },
+    /// One scenario on every client/server stack pair, side by side: statuses, outcome,
+    /// replays, verdicts and timing milestones.
+    Diff {
+        /// Scenario name or .toml file.
+        scenario: String,
+        /// Master seed.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
     },
     /// Timing report of a scenario plus a comparison across Nagle/NODELAY, loss, RTT and
     /// early data size.
@@ -87,6 +134,8 @@ enum Command {
         /// Master seed.
         #[arg(long, default_value_t = 1)]
         seed: u64,
+        #[command(flatten)]
+        stacks: StackArgs,
     },
 }
 
@@ -140,8 +189,10 @@ fn run(command: Command) -> Result<ExitCode, String> {
             seed,
             trace,
             json,
+            stacks,
         } => {
-            let s = load(&scenario)?;
+            let mut s = load(&scenario)?;
+            stacks.apply(&mut s)?;
             let (world, v) = run_one(&s, seed);
             if trace || json {
                 let lines = report::trace(&world);
@@ -157,7 +208,7 @@ fn run(command: Command) -> Result<ExitCode, String> {
             print_report(&world);
             print_verdict(&v);
             if v.violated() {
-                println!("replay: zerortt replay --scenario {} --seed {seed}", s.name);
+                println!("replay: {}", replay_command(&s, seed));
             }
             Ok(if v.violated() {
                 ExitCode::FAILURE
@@ -174,6 +225,7 @@ fn run(command: Command) -> Result<ExitCode, String> {
             scenario,
             seed,
             json,
+            stacks,
             ..
         } => {
             let (Some(scenario), Some(seed)) = (scenario, seed) else {
@@ -181,7 +233,8 @@ fn run(command: Command) -> Result<ExitCode, String> {
                     "replay needs --scenario S --seed N, or --target T --input FILE".into(),
                 );
             };
-            let base = load(&scenario)?;
+            let mut base = load(&scenario)?;
+            stacks.apply(&mut base)?;
             let s = vary(&base, seed);
             let (world, v) = run_one(&s, seed);
             let lines = report::trace(&world);
@@ -205,8 +258,18 @@ fn run(command: Command) -> Result<ExitCode, String> {
                 ExitCode::SUCCESS
             })
         }
-        Command::Report { scenario, seed } => {
+        Command::Diff { scenario, seed } => {
             let s = load(&scenario)?;
+            print!("{}", zerortt_sim::diff::diff(&s, seed));
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Report {
+            scenario,
+            seed,
+            stacks,
+        } => {
+            let mut s = load(&scenario)?;
+            stacks.apply(&mut s)?;
             let (world, v) = run_one(&s, seed);
             print_report(&world);
             print_verdict(&v);
@@ -220,7 +283,20 @@ fn run(command: Command) -> Result<ExitCode, String> {
             jobs,
             shard,
             check_determinism,
-        } => explore(scenarios, seeds, start_seed, jobs, shard, check_determinism),
+            stack,
+            stacks,
+        } => {
+            let pairs = parse_pairs(stacks.as_deref(), &stack)?;
+            explore(
+                scenarios,
+                &pairs,
+                seeds,
+                start_seed,
+                jobs,
+                shard,
+                check_determinism,
+            )
+        }
     }
 }
 
@@ -324,19 +400,75 @@ fn parse_shard(shard: Option<String>) -> Result<(u64, u64), String> {
     Ok((k - 1, n))
 }
 
+/// A client and a server stack; `None` keeps the scenario's own.
+type StackPair = (Option<Stack>, Option<Stack>);
+
+/// The (client, server) stack pairs of an explore run: `--stacks`, else the
+/// `--client-stack`/`--server-stack` overrides (each `None`: the scenario's own).
+fn parse_pairs(pairs: Option<&str>, single: &StackArgs) -> Result<Vec<StackPair>, String> {
+    let Some(text) = pairs else {
+        let parse = |o: &Option<String>, flag: &str| {
+            o.as_deref()
+                .map(|n| Stack::parse(n).map_err(|e| format!("{flag}: {e}")))
+                .transpose()
+        };
+        return Ok(vec![(
+            parse(&single.client_stack, "--client-stack")?,
+            parse(&single.server_stack, "--server-stack")?,
+        )]);
+    };
+    if text == "all" {
+        return Ok(Stack::ALL
+            .into_iter()
+            .flat_map(|c| Stack::ALL.into_iter().map(move |s| (Some(c), Some(s))))
+            .collect());
+    }
+    text.split(',')
+        .map(|pair| {
+            let bad = || format!("--stacks {pair:?}: expected CLIENT/SERVER or all");
+            let (c, s) = pair.split_once('/').ok_or_else(bad)?;
+            let stack = |n: &str| Stack::parse(n).map_err(|e| format!("--stacks: {e}"));
+            Ok((Some(stack(c)?), Some(stack(s)?)))
+        })
+        .collect()
+}
+
 fn explore(
     names: Vec<String>,
+    pairs: &[StackPair],
     seeds: u64,
     start_seed: u64,
     jobs: Option<usize>,
     shard: Option<String>,
     check_determinism: bool,
 ) -> Result<ExitCode, String> {
-    let scenarios: Vec<Scenario> = if names.is_empty() {
+    let bases: Vec<Scenario> = if names.is_empty() {
         catalog::all()
     } else {
         names.iter().map(|n| load(n)).collect::<Result<_, _>>()?
     };
+    // One row per scenario and stack pair; a pair that lacks a knob the scenario needs is
+    // listed as not applicable, with the reason, and not run.
+    let mut scenarios = Vec::new();
+    let mut not_applicable = Vec::new();
+    for base in &bases {
+        for (client, server) in pairs {
+            let mut s = base.clone();
+            if let Some(c) = client {
+                s.client.stack = *c;
+            }
+            if let Some(v) = server {
+                s.server.stack = *v;
+            }
+            match s.not_applicable() {
+                Some(why) => not_applicable.push((label(&s), why)),
+                None => scenarios.push(s),
+            }
+        }
+    }
+    if scenarios.is_empty() {
+        return Err("no scenario is applicable to the stacks asked for".into());
+    }
     if seeds == 0 || seeds > 10_000_000 {
         return Err(format!("--seeds {seeds}: valid 1 to 10000000"));
     }
@@ -369,7 +501,7 @@ fn explore(
                 let v = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
                     explore_one(&scenarios[si], seed, check_determinism)
                 }))
-                .unwrap_or_else(|panic| panicked(&scenarios[si].name, seed, panic));
+                .unwrap_or_else(|panic| panicked(&label(&scenarios[si]), seed, panic));
                 if let Ok(mut r) = results.lock() {
                     r.push(v);
                 }
@@ -390,8 +522,11 @@ fn explore(
         "scenario", "runs", "violations", "expected", "accepted"
     );
     let mut violations = Vec::new();
+    let mut replay_of = std::collections::BTreeMap::new();
     for s in &scenarios {
-        let rs: Vec<&Verdict> = results.iter().filter(|v| v.scenario == s.name).collect();
+        let name = label(s);
+        replay_of.insert(name.clone(), s.clone());
+        let rs: Vec<&Verdict> = results.iter().filter(|v| v.scenario == name).collect();
         let bad = rs.iter().filter(|v| v.violated()).count();
         let expected = rs
             .iter()
@@ -400,7 +535,7 @@ fn explore(
         let accepted = rs.iter().filter(|v| v.status == "Accepted").count();
         println!(
             "{:<38} {:>6} {:>10} {:>9} {:>9}",
-            s.name,
+            name,
             rs.len(),
             bad,
             expected,
@@ -419,10 +554,12 @@ fn explore(
                 v.scenario, v.seed, f.invariant, f.detail
             );
         }
-        println!(
-            "  replay: zerortt replay --scenario {} --seed {}",
-            v.scenario, v.seed
-        );
+        if let Some(s) = replay_of.get(&v.scenario) {
+            println!("  replay: {}", replay_command(s, v.seed));
+        }
+    }
+    for (name, why) in &not_applicable {
+        println!("n/a {name}: {why}");
     }
     Ok(if violations.is_empty() {
         ExitCode::SUCCESS

@@ -4,6 +4,7 @@
 //! not a silently ignored knob.
 
 use crate::net::DelayedAck;
+use crate::subject::{Knob, Stack};
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
 
@@ -128,6 +129,8 @@ pub enum Sharing {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Server {
+    /// The TLS stack of every server: `zerortt` or `rustls`.
+    pub stack: Stack,
     /// Servers in the cluster (the client talks to server 0).
     pub count: usize,
     /// What the servers share.
@@ -158,6 +161,7 @@ pub struct Server {
 impl Default for Server {
     fn default() -> Self {
         Self {
+            stack: Stack::Zerortt,
             count: 1,
             sharing: Sharing::Nothing,
             max_early_data: 16384,
@@ -178,6 +182,8 @@ impl Default for Server {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Client {
+    /// The client's TLS stack: `zerortt` or `rustls`.
+    pub stack: Stack,
     /// Early data, in bytes per write_early_data call; empty means no early data.
     pub early_data_chunks: Vec<usize>,
     /// Time between early data writes.
@@ -197,6 +203,7 @@ pub struct Client {
 impl Default for Client {
     fn default() -> Self {
         Self {
+            stack: Stack::Zerortt,
             early_data_chunks: vec![500],
             chunk_interval_ms: 0.0,
             session_max_early_data: None,
@@ -257,6 +264,71 @@ impl std::fmt::Display for ScenarioError {
 impl std::error::Error for ScenarioError {}
 
 impl Scenario {
+    /// The knobs the server side of this scenario needs beyond every stack's basics.
+    pub fn server_knobs(&self) -> Vec<Knob> {
+        let s = &self.server;
+        let mut knobs = Vec::new();
+        if s.recv_max_early_data != s.max_early_data {
+            knobs.push(Knob::RecvMaxEarlyData);
+        }
+        if s.allow_early_data != "always" {
+            knobs.push(Knob::AllowEarlyDataCallback);
+        }
+        if s.hello_retry {
+            knobs.push(Knob::ForcedHelloRetryRequest);
+        }
+        if s.no_anti_replay {
+            knobs.push(Knob::NoAntiReplay);
+        }
+        if s.max_early_data_after_tickets.is_some() {
+            knobs.push(Knob::MaxEarlyDataAfterTickets);
+        }
+        if s.ticket_age_tolerance_ms != Server::default().ticket_age_tolerance_ms {
+            knobs.push(Knob::TicketAgeTolerance);
+        }
+        match s.sharing {
+            Sharing::Nothing | Sharing::TicketKeys => {}
+            Sharing::StrikeRegister => knobs.push(Knob::StrikeRegister),
+            Sharing::Cache => knobs.push(Knob::SharedSessionCache),
+            Sharing::ExternalCache => knobs.push(Knob::ExternalSessionCache),
+        }
+        if s.external_psk {
+            knobs.push(Knob::ExternalPsk);
+        }
+        knobs
+    }
+
+    /// The knobs the client side of this scenario needs.
+    pub fn client_knobs(&self) -> Vec<Knob> {
+        let mut knobs = Vec::new();
+        if self.client.session_max_early_data.is_some() {
+            knobs.push(Knob::SessionMaxEarlyData);
+        }
+        if self.server.external_psk {
+            knobs.push(Knob::ExternalPsk);
+        }
+        knobs
+    }
+
+    /// Why this scenario cannot run on its stacks: the side, the stack and the knob it
+    /// lacks, as a message naming all three. `None` if it can run.
+    pub fn not_applicable(&self) -> Option<String> {
+        let sides = [
+            ("server", self.server.stack, self.server_knobs()),
+            ("client", self.client.stack, self.client_knobs()),
+        ];
+        for (side, stack, knobs) in sides {
+            if let Some(k) = knobs.into_iter().find(|k| !stack.supports(*k)) {
+                return Some(format!(
+                    "{side}.stack = \"{stack}\" has no {} (scenario {:?} sets it)",
+                    k.field(),
+                    self.name
+                ));
+            }
+        }
+        None
+    }
+
     /// Parses TOML; `origin` names the file in error messages.
     pub fn from_toml(text: &str, origin: &str) -> Result<Self, ScenarioError> {
         let scenario: Scenario = toml::from_str(text).map_err(|e| {

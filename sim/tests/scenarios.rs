@@ -213,6 +213,7 @@ fn every_snapshot_file_is_referenced_by_a_test_here() {
     // insta fails on a changed snapshot (INSTA_UPDATE=no in CI); this catches the other
     // half: a snapshot no test produces any more.
     let source = include_str!("scenarios.rs");
+    let stacks = include_str!("stacks.rs");
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../snapshots");
     let mut checked = 0;
     for entry in std::fs::read_dir(&dir).unwrap() {
@@ -221,6 +222,18 @@ fn every_snapshot_file_is_referenced_by_a_test_here() {
             !file.ends_with(".snap.new"),
             "pending snapshot {file}: review it with cargo insta review"
         );
+        if let Some(name) = file
+            .strip_prefix("diff_")
+            .and_then(|f| f.strip_suffix(".snap"))
+        {
+            // sim/tests/stacks.rs: the side-by-side diff reports.
+            assert!(
+                stacks.contains(&format!("\"diff_{name}\"")),
+                "snapshots/{file} is not referenced by any test"
+            );
+            checked += 1;
+            continue;
+        }
         let Some(name) = file
             .strip_prefix("timing_")
             .and_then(|f| f.strip_suffix(".snap"))

@@ -874,11 +874,12 @@ impl Connection {
         session.server_name = Some(c.server_name.clone());
         // The certificate of this handshake, or, when it resumed, of the one it descends
         // from (RFC 9846 4.7.1 checks a new name against "the original session").
-        session.server_cert = match c.server_certs.first() {
-            Some(leaf) => Some(leaf.clone()),
-            None if c.psk_accepted => c.session.as_ref().and_then(|s| s.server_cert.clone()),
-            None => None,
-        };
+        // (No Certificate message means the handshake resumed `c.session`.)
+        session.server_cert = c
+            .server_certs
+            .first()
+            .cloned()
+            .or_else(|| c.session.as_ref().and_then(|s| s.server_cert.clone()));
         self.events.push(Event::TicketIssued {
             ticket_id: super::events::ticket_id(&nst.ticket),
             max_early_data: max,

@@ -5,6 +5,7 @@
 use super::timestamp;
 use crate::net::{AppCtx, Application, SimTime};
 use crate::scenario::Scenario;
+use crate::subject::{Session, Subject, SubjectError};
 use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::rc::Rc;
@@ -14,8 +15,8 @@ use std::time::Duration;
 use zerortt_core::conn::events::KeyEpoch;
 use zerortt_core::msgs::enums::ContentType;
 use zerortt_core::tickets::cache::{RemovalReason, SessionCache, SessionStoreCallbacks};
-use zerortt_core::tickets::session::{ClientSession, ServerSessionValue};
-use zerortt_core::{ApiMisuse, ConnError, Connection, EarlyDataStatus, Event, ReadEarlyData};
+use zerortt_core::tickets::session::ServerSessionValue;
+use zerortt_core::{ApiMisuse, EarlyDataStatus, Event, ReadEarlyData};
 
 /// Bytes of the server's response to the request.
 pub const RESPONSE_BYTES: usize = 1000;
@@ -81,7 +82,7 @@ pub struct ConnRecord {
     /// every record under the early keys.
     pub capture: Vec<u8>,
     /// Tickets the client received.
-    pub tickets: Vec<ClientSession>,
+    pub tickets: Vec<Session>,
     /// Statuses when each side finished its handshake.
     pub client_status: Option<EarlyDataStatus>,
     /// Server status at handshake completion (or at read_early_data Finish for replays).
@@ -198,14 +199,14 @@ impl Pump {
         }
     }
 
-    fn input(&mut self, ctx: &mut AppCtx<'_>, tls: &mut Connection) {
+    fn input(&mut self, ctx: &mut AppCtx<'_>, tls: &mut dyn Subject) {
         ctx.recv(&mut self.inbox);
         self.feed(tls);
     }
 
     /// Hands TLS as much of the received bytes as its bounded record buffer takes. Called
     /// before every TLS call: bytes TCP already delivered get no second wake-up.
-    fn feed(&mut self, tls: &mut Connection) {
+    fn feed(&mut self, tls: &mut dyn Subject) {
         let n = tls.read_tls(&self.inbox);
         self.inbox.drain(..n);
     }
@@ -214,7 +215,7 @@ impl Pump {
     fn output(
         &mut self,
         ctx: &mut AppCtx<'_>,
-        tls: &mut Connection,
+        tls: &mut dyn Subject,
         log: &ConnLog,
         shared: &Rc<RefCell<Shared>>,
     ) {
@@ -280,7 +281,7 @@ fn early_bytes(chunk: usize, len: usize) -> Vec<u8> {
 
 /// The scripted client.
 pub struct ClientApp {
-    tls: Connection,
+    tls: Box<dyn Subject>,
     read_buf: Vec<u8>,
     log: ConnLog,
     pump: Pump,
@@ -300,7 +301,7 @@ pub struct ClientApp {
 
 impl ClientApp {
     pub(super) fn new(
-        tls: Connection,
+        tls: Box<dyn Subject>,
         log: ConnLog,
         chunks: Vec<usize>,
         scenario: Scenario,
@@ -332,7 +333,7 @@ impl ClientApp {
         }
     }
 
-    fn fail(&mut self, ctx: &mut AppCtx<'_>, e: ConnError) {
+    fn fail(&mut self, ctx: &mut AppCtx<'_>, e: SubjectError) {
         let mut rec = self.log.record.borrow_mut();
         rec.client_error = Some(e.to_string());
         // SSL_read_early_data(3) NOTES: retry without early data after an abort.
@@ -340,11 +341,11 @@ impl ClientApp {
         drop(rec);
         self.failed = true;
         self.pump
-            .output(ctx, &mut self.tls, &self.log, &self.shared);
+            .output(ctx, self.tls.as_mut(), &self.log, &self.shared);
         ctx.close();
     }
 
-    fn step(&mut self, ctx: &mut AppCtx<'_>) -> Result<(), ConnError> {
+    fn step(&mut self, ctx: &mut AppCtx<'_>) -> Result<(), SubjectError> {
         // One read buffer per application, not a zeroed 16 KiB allocation per wake-up.
         let mut buf = std::mem::take(&mut self.read_buf);
         buf.resize(READ_BUF_LEN, 0);
@@ -353,7 +354,7 @@ impl ClientApp {
         r
     }
 
-    fn step_with(&mut self, ctx: &mut AppCtx<'_>, buf: &mut [u8]) -> Result<(), ConnError> {
+    fn step_with(&mut self, ctx: &mut AppCtx<'_>, buf: &mut [u8]) -> Result<(), SubjectError> {
         let now = ctx.now();
         let ts = timestamp(now);
         // Early data chunks at their scheduled times.
@@ -370,14 +371,16 @@ impl ClientApp {
                     .borrow_mut()
                     .early_written
                     .extend_from_slice(&data[..n]),
-                Err(ConnError::Misuse(ApiMisuse::EarlyDataRejected)) => self.early_stopped = true,
-                Err(ConnError::Misuse(ApiMisuse::SessionDoesNotAllowEarlyData)) => {
+                Err(SubjectError::Misuse(ApiMisuse::EarlyDataRejected)) => {
+                    self.early_stopped = true
+                }
+                Err(SubjectError::Misuse(ApiMisuse::SessionDoesNotAllowEarlyData)) => {
                     self.early_stopped = true
                 }
                 // The man page: "the total number of bytes written must not exceed the
                 // value returned from SSL_SESSION_get_max_early_data()". The script sends
                 // what still fits and ends its early data there.
-                Err(ConnError::Misuse(ApiMisuse::EarlyDataLimitExceeded { remaining })) => {
+                Err(SubjectError::Misuse(ApiMisuse::EarlyDataLimitExceeded { remaining })) => {
                     self.early_stopped = true;
                     if remaining > 0 {
                         let fit = &data[..remaining.min(data.len())];
@@ -390,13 +393,13 @@ impl ClientApp {
                         }
                     }
                 }
-                Err(ConnError::Misuse(m)) => self
+                Err(SubjectError::Misuse(m)) => self
                     .log
                     .record
                     .borrow_mut()
                     .unexpected_misuse
                     .push(format!("client write_early_data: {m}")),
-                Err(ConnError::WantRead) => {}
+                Err(SubjectError::WantRead) => {}
                 Err(e) => return Err(e),
             }
             self.chunk_index += 1;
@@ -405,11 +408,11 @@ impl ClientApp {
         }
         if self.next_chunk_at.is_some() {
             // Still in the early phase: reading is allowed and processes the server's flight.
-            self.pump.feed(&mut self.tls);
+            self.pump.feed(self.tls.as_mut());
             match self.tls.read(&mut *buf, ts) {
                 Ok(n) => self.got_response(now, n),
-                Err(ConnError::WantRead) => {}
-                Err(ConnError::Misuse(m)) => self
+                Err(SubjectError::WantRead) => {}
+                Err(SubjectError::Misuse(m)) => self
                     .log
                     .record
                     .borrow_mut()
@@ -420,9 +423,9 @@ impl ClientApp {
             return Ok(());
         }
         if !self.tls.is_init_finished() {
-            self.pump.feed(&mut self.tls);
+            self.pump.feed(self.tls.as_mut());
             match self.tls.do_handshake(ts) {
-                Ok(()) | Err(ConnError::WantRead) => {}
+                Ok(()) | Err(SubjectError::WantRead) => {}
                 Err(e) => return Err(e),
             }
         }
@@ -444,11 +447,11 @@ impl ClientApp {
         }
         // Bounded: each read drains buffered plaintext.
         for _ in 0..64 {
-            self.pump.feed(&mut self.tls);
+            self.pump.feed(self.tls.as_mut());
             match self.tls.read(&mut *buf, ts) {
                 Ok(n) => self.got_response(now, n),
-                Err(ConnError::WantRead) | Err(ConnError::Closed) => break,
-                Err(ConnError::Misuse(m)) => {
+                Err(SubjectError::WantRead) | Err(SubjectError::Closed) => break,
+                Err(SubjectError::Misuse(m)) => {
                     self.log
                         .record
                         .borrow_mut()
@@ -484,7 +487,7 @@ impl Application for ClientApp {
             let _ = ctx.read_all();
             return;
         }
-        self.pump.input(ctx, &mut self.tls);
+        self.pump.input(ctx, self.tls.as_mut());
         if !self.connected {
             if !ctx.socket().is_some_and(|s| s.is_established()) {
                 return;
@@ -505,17 +508,17 @@ impl Application for ClientApp {
                 return;
             }
             // Progress if TLS now takes more of what is waiting.
-            self.pump.feed(&mut self.tls);
+            self.pump.feed(self.tls.as_mut());
             if self.pump.inbox.is_empty() && before == 0 || self.pump.inbox.len() == before {
                 break;
             }
         }
         self.pump
-            .output(ctx, &mut self.tls, &self.log, &self.shared);
+            .output(ctx, self.tls.as_mut(), &self.log, &self.shared);
         if self.log.record.borrow().response_received.is_some() {
             self.tls.send_close_notify();
             self.pump
-                .output(ctx, &mut self.tls, &self.log, &self.shared);
+                .output(ctx, self.tls.as_mut(), &self.log, &self.shared);
             ctx.close();
             self.failed = true;
         }
@@ -525,7 +528,7 @@ impl Application for ClientApp {
 /// The server application: read_early_data until Finish (optionally answering with 0.5-RTT
 /// data), then complete the handshake, read the request, respond.
 pub struct ServerApp {
-    tls: Connection,
+    tls: Box<dyn Subject>,
     read_buf: Vec<u8>,
     log: ConnLog,
     pump: Pump,
@@ -549,7 +552,7 @@ enum ServerPhase {
 
 impl ServerApp {
     pub(super) fn new(
-        tls: Connection,
+        tls: Box<dyn Subject>,
         log: ConnLog,
         index: usize,
         scenario: Scenario,
@@ -581,7 +584,7 @@ impl ServerApp {
         }
     }
 
-    fn half_rtt(&mut self, ts: zerortt_core::time::Timestamp) -> Result<(), ConnError> {
+    fn half_rtt(&mut self, ts: zerortt_core::time::Timestamp) -> Result<(), SubjectError> {
         if self.scenario.server.half_rtt_response && !self.half_rtt_sent {
             self.half_rtt_sent = true;
             self.tls.write_early_data(&[b'h'; HALF_RTT_BYTES], ts)?;
@@ -589,7 +592,7 @@ impl ServerApp {
         Ok(())
     }
 
-    fn step(&mut self, ctx: &mut AppCtx<'_>) -> Result<(), ConnError> {
+    fn step(&mut self, ctx: &mut AppCtx<'_>) -> Result<(), SubjectError> {
         // One read buffer per application, not a zeroed 16 KiB allocation per wake-up.
         let mut buf = std::mem::take(&mut self.read_buf);
         buf.resize(READ_BUF_LEN, 0);
@@ -598,12 +601,12 @@ impl ServerApp {
         r
     }
 
-    fn step_with(&mut self, ctx: &mut AppCtx<'_>, buf: &mut [u8]) -> Result<(), ConnError> {
+    fn step_with(&mut self, ctx: &mut AppCtx<'_>, buf: &mut [u8]) -> Result<(), SubjectError> {
         let now = ctx.now();
         let ts = timestamp(now);
         if self.phase == ServerPhase::ReadingEarlyData {
             for _ in 0..1024 {
-                self.pump.feed(&mut self.tls);
+                self.pump.feed(self.tls.as_mut());
                 match self.tls.read_early_data(&mut *buf, ts) {
                     Ok(ReadEarlyData::Success(n)) => {
                         self.log
@@ -620,8 +623,8 @@ impl ServerApp {
                             Some(self.tls.early_data_status());
                         break;
                     }
-                    Err(ConnError::WantRead) => break,
-                    Err(ConnError::Misuse(m)) => {
+                    Err(SubjectError::WantRead) => break,
+                    Err(SubjectError::Misuse(m)) => {
                         self.log
                             .record
                             .borrow_mut()
@@ -634,7 +637,7 @@ impl ServerApp {
             }
         }
         if self.phase == ServerPhase::Handshake {
-            self.pump.feed(&mut self.tls);
+            self.pump.feed(self.tls.as_mut());
             match self.tls.do_handshake(ts) {
                 Ok(()) => {
                     self.phase = ServerPhase::Request;
@@ -642,16 +645,16 @@ impl ServerApp {
                     rec.server_done = Some(now);
                     rec.server_status = Some(self.tls.early_data_status());
                 }
-                Err(ConnError::WantRead) => {}
+                Err(SubjectError::WantRead) => {}
                 Err(e) => return Err(e),
             }
         }
         if self.phase == ServerPhase::Request {
             for _ in 0..64 {
-                self.pump.feed(&mut self.tls);
+                self.pump.feed(self.tls.as_mut());
                 match self.tls.read(&mut *buf, ts) {
                     Ok(n) => self.request_len += n,
-                    Err(ConnError::WantRead) | Err(ConnError::Closed) => break,
+                    Err(SubjectError::WantRead) | Err(SubjectError::Closed) => break,
                     Err(e) => return Err(e),
                 }
             }
@@ -671,7 +674,7 @@ impl Application for ServerApp {
                 e.apply_due(ctx.now());
             }
         }
-        self.pump.input(ctx, &mut self.tls);
+        self.pump.input(ctx, self.tls.as_mut());
         if self.tls.buffered_tls() == 0
             && self.phase == ServerPhase::ReadingEarlyData
             && !self.counted
@@ -682,11 +685,11 @@ impl Application for ServerApp {
             self.counted = true;
             self.gauge(1);
         }
-        let was_done = self.phase == ServerPhase::Done || self.tls.error().is_some();
+        let was_done = self.phase == ServerPhase::Done || self.tls.failed();
         // Again while TLS takes more of what TCP already delivered (see ClientApp).
         for _ in 0..STEPS_PER_EVENT_MAX {
             let before = self.pump.inbox.len();
-            if self.tls.error().is_some() {
+            if self.tls.failed() {
                 break;
             }
             if let Err(e) = self.step(ctx) {
@@ -694,14 +697,14 @@ impl Application for ServerApp {
                 break;
             }
             // Progress if TLS now takes more of what is waiting.
-            self.pump.feed(&mut self.tls);
+            self.pump.feed(self.tls.as_mut());
             if self.pump.inbox.is_empty() && before == 0 || self.pump.inbox.len() == before {
                 break;
             }
         }
         self.pump
-            .output(ctx, &mut self.tls, &self.log, &self.shared);
-        let done = self.phase == ServerPhase::Done || self.tls.error().is_some();
+            .output(ctx, self.tls.as_mut(), &self.log, &self.shared);
+        let done = self.phase == ServerPhase::Done || self.tls.failed();
         if done && !was_done {
             self.gauge(-1);
             ctx.close();

@@ -13,6 +13,12 @@ mod apps;
 
 use crate::net::{DelayedAck, Fabric, LinkConfig, Partition, SimTime, TcpConfig, TcpSocket};
 use crate::scenario::{parse_allow_policy, parse_delayed_ack, AllowPolicy, Scenario, Sharing};
+use crate::subject::rustls_conn::{KeyLogSink, RustlsSubject};
+use crate::subject::rustls_stack::{
+    self, SeededStream, SeededTicketer, SessionStore, TicketMode, VirtualClock,
+};
+use crate::subject::zerortt::ZerorttSubject;
+use crate::subject::{Session, Stack, Subject};
 use apps::{AttackerApp, ClientApp, ConnLog, ServerApp, Shared};
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -66,10 +72,23 @@ pub struct World {
     shared: Rc<RefCell<Shared>>,
     /// Memoized public-key results shared by every endpoint of the run, if asked for.
     memo: Option<Arc<PublicKeyMemo>>,
+    /// The run's rustls parts, used when a side's stack is rustls.
+    rustls: RustlsParts,
+}
+
+/// What the rustls endpoints of one run share: the virtual clock, and the client's ticket
+/// store and config (a rustls client resumes only on the config that got the ticket).
+struct RustlsParts {
+    clock: VirtualClock,
+    key_log: Arc<KeyLogSink>,
+    sessions: Arc<SessionStore>,
+    client: Option<Result<Arc<rustls::ClientConfig>, String>>,
 }
 
 struct Cluster {
     configs: Vec<Arc<ServerConfig>>,
+    /// One per server when the server stack is rustls.
+    rustls: Vec<Result<Arc<rustls::ServerConfig>, String>>,
     external: Option<Arc<Mutex<apps::LatentExternalCache>>>,
 }
 
@@ -90,6 +109,12 @@ impl World {
             connections: Vec::new(),
             shared: Rc::new(RefCell::new(Shared::default())),
             memo,
+            rustls: RustlsParts {
+                clock: VirtualClock::new(Timestamp::SIM_EPOCH),
+                key_log: KeyLogSink::new(),
+                sessions: SessionStore::new(),
+                client: None,
+            },
         };
         world.execute();
         world
@@ -107,7 +132,7 @@ impl World {
                 external_psk_secret(),
             );
             s.set_max_early_data(sc.server.max_early_data);
-            Some(s)
+            Some(Session::Zerortt(s))
         } else {
             let warm = self.spawn(
                 Role::Warmup,
@@ -119,19 +144,17 @@ impl World {
                 false,
             );
             self.run_until_done(&warm, SimTime::ZERO.saturating_add(Duration::from_secs(60)));
-            // The client keeps its tickets in a store that hands each out once.
-            let mut store = ClientSessionStore::new();
-            for ticket in std::mem::take(&mut warm.borrow_mut().tickets) {
-                store.insert("localhost", ticket);
-            }
-            store.take("localhost", timestamp(self.fabric.now()))
+            let tickets = std::mem::take(&mut warm.borrow_mut().tickets);
+            take_session(tickets, timestamp(self.fabric.now()))
         };
         if let Some(v) = sc.server.max_early_data_after_tickets {
             for c in &cluster.configs {
                 c.set_max_early_data(v);
             }
         }
-        if let (Some(s), Some(limit)) = (session.as_mut(), sc.client.session_max_early_data) {
+        if let (Some(Session::Zerortt(s)), Some(limit)) =
+            (session.as_mut(), sc.client.session_max_early_data)
+        {
             s.set_max_early_data(limit);
         }
         // 2. The 0-RTT connection, and the attacker's replays of its first flight.
@@ -291,7 +314,93 @@ impl World {
             c.allow_early_data = cb;
             configs.push(Arc::new(c));
         }
-        Cluster { configs, external }
+        let rustls = match self.scenario.server.stack {
+            Stack::Zerortt => Vec::new(),
+            Stack::Rustls => self.rustls_server_configs(),
+        };
+        Cluster {
+            configs,
+            rustls,
+            external,
+        }
+    }
+
+    /// rustls servers for the cluster. With replay protection: stateful single-use
+    /// tickets (rustls's only mode with early data), in one store when the scenario shares
+    /// a session cache. With `no_anti_replay`: stateless tickets, as OpenSSL switches to
+    /// under SSL_OP_NO_ANTI_REPLAY, under one key for the cluster when it shares ticket
+    /// keys; rustls then resumes but takes no early data ("0-RTT is only possible if using
+    /// stateful resumption", its server/tls13.rs).
+    fn rustls_server_configs(&self) -> Vec<Result<Arc<rustls::ServerConfig>, String>> {
+        let sc = &self.scenario.server;
+        let seed = self.fabric.seed();
+        let shared_store = TicketMode::stateful();
+        let shared_keys = Arc::new(SeededTicketer::from_seed(
+            seed,
+            "rustls/ticket-keys/cluster",
+        ));
+        (0..sc.count)
+            .map(|index| {
+                let tickets = match (sc.no_anti_replay, sc.sharing) {
+                    (false, Sharing::Cache) => shared_store.clone(),
+                    (false, _) => TicketMode::stateful(),
+                    (true, Sharing::TicketKeys) => TicketMode::stateless(shared_keys.clone()),
+                    (true, _) => TicketMode::stateless(Arc::new(SeededTicketer::from_seed(
+                        seed,
+                        &format!("rustls/ticket-keys/server{index}"),
+                    ))),
+                };
+                let knobs = rustls_stack::ServerKnobs {
+                    max_early_data: sc.max_early_data,
+                    tickets,
+                    send_half_rtt_data: sc.half_rtt_response,
+                    clock: self.rustls.clock.clone(),
+                    ..rustls_stack::ServerKnobs::default()
+                };
+                rustls_stack::server_config(&knobs)
+                    .map(|c| {
+                        let mut c = rustls::ServerConfig::clone(&c);
+                        c.key_log = self.rustls.key_log.clone();
+                        Arc::new(c)
+                    })
+                    .map_err(|e| e.to_string())
+            })
+            .collect()
+    }
+
+    /// The run's rustls client config (built once: see [`RustlsParts`]).
+    fn rustls_client_config(&mut self) -> Result<Arc<rustls::ClientConfig>, String> {
+        if self.rustls.client.is_none() {
+            let knobs = rustls_stack::ClientKnobs {
+                suites: vec![
+                    suites::TLS13_AES_128_GCM_SHA256.suite,
+                    suites::TLS13_CHACHA20_POLY1305_SHA256.suite,
+                ],
+                sessions: self.rustls.sessions.clone(),
+                clock: self.rustls.clock.clone(),
+                ..rustls_stack::ClientKnobs::default()
+            };
+            let key_log = self.rustls.key_log.clone();
+            self.rustls.client = Some(
+                rustls_stack::client_config(&knobs)
+                    .map(|c| {
+                        // Same verifier and resolver: the sessions stay resumable.
+                        let mut c = rustls::ClientConfig::clone(&c);
+                        c.key_log = key_log;
+                        Arc::new(c)
+                    })
+                    .map_err(|e| e.to_string()),
+            );
+        }
+        self.rustls
+            .client
+            .clone()
+            .unwrap_or_else(|| Err("rustls client config missing".into()))
+    }
+
+    /// The seeded stream of one rustls endpoint (the labels of [`World::tls_rng`]).
+    fn rustls_stream(&self, name: &str, side: &str) -> SeededStream {
+        SeededStream::from_seed(self.fabric.seed(), &format!("tls/{name}/{side}"))
     }
 
     fn tcp_config(&self, nodelay: bool) -> TcpConfig {
@@ -353,10 +462,26 @@ impl World {
             self.link_config(lose),
             self.link_config(None),
         );
-        let tls_server = zerortt_core::Connection::server(
-            cluster.configs[server].clone(),
-            self.tls_rng(&name, "server"),
-        );
+        let tls_server: Box<dyn Subject> = match self.scenario.server.stack {
+            Stack::Zerortt => Box::new(ZerorttSubject::new(zerortt_core::Connection::server(
+                cluster.configs[server].clone(),
+                self.tls_rng(&name, "server"),
+            ))),
+            Stack::Rustls => {
+                let built = match cluster.rustls.get(server) {
+                    Some(Ok(config)) => RustlsSubject::server(
+                        config.clone(),
+                        self.rustls_stream(&name, "server"),
+                        self.rustls.clock.clone(),
+                    )
+                    .map(|s| s.with_key_log(self.rustls.key_log.clone()))
+                    .map_err(|e| e.to_string()),
+                    Some(Err(e)) => Err(e.clone()),
+                    None => Err(format!("no rustls config for server {server}")),
+                };
+                Box::new(built.unwrap_or_else(RustlsSubject::broken))
+            }
+        };
         let server_app = ServerApp::new(
             tls_server,
             ConnLog::server(log.clone()),
@@ -381,7 +506,7 @@ impl World {
         client_config: &Arc<ClientConfig>,
         cluster: &Cluster,
         server: usize,
-        session: Option<ClientSession>,
+        session: Option<Session>,
         at: SimTime,
         early: bool,
     ) -> Rc<RefCell<ConnRecord>> {
@@ -401,12 +526,53 @@ impl World {
                 end: t.saturating_add(Duration::from_micros(1)),
             }
         });
-        let tls_client = zerortt_core::Connection::client(
-            client_config.clone(),
-            "localhost",
-            session,
-            self.tls_rng(&name, "client"),
-        );
+        let tls_client: Box<dyn Subject> = match sc.client.stack {
+            Stack::Zerortt => {
+                let session = match session {
+                    Some(Session::Zerortt(s)) => Some(s),
+                    _ => None,
+                };
+                Box::new(ZerorttSubject::new(zerortt_core::Connection::client(
+                    client_config.clone(),
+                    "localhost",
+                    session,
+                    self.tls_rng(&name, "client"),
+                )))
+            }
+            Stack::Rustls => {
+                let session = match session {
+                    Some(Session::Rustls(s)) => Some(s),
+                    _ => None,
+                };
+                let stream = self.rustls_stream(&name, "client");
+                // rustls offers early data whenever the ticket allows it and the config
+                // enables it, whether or not the application writes any: a script without
+                // early data runs on a copy with it disabled (same verifier, so the ticket
+                // still resumes).
+                let writes_early = early && !sc.client.early_data_chunks.is_empty();
+                let config = self.rustls_client_config().map(|c| {
+                    if writes_early {
+                        c
+                    } else {
+                        let mut quiet = rustls::ClientConfig::clone(&c);
+                        quiet.enable_early_data = false;
+                        Arc::new(quiet)
+                    }
+                });
+                let subject = match config {
+                    Ok(config) => RustlsSubject::client(
+                        config,
+                        self.rustls.sessions.clone(),
+                        session,
+                        stream,
+                        self.rustls.clock.clone(),
+                    )
+                    .with_key_log(self.rustls.key_log.clone()),
+                    Err(e) => RustlsSubject::broken(e),
+                };
+                Box::new(subject)
+            }
+        };
         let chunks = if early {
             sc.client.early_data_chunks.clone()
         } else {
@@ -459,6 +625,24 @@ impl World {
         );
         log
     }
+}
+
+/// The session the 0-RTT connection resumes: the client keeps its tickets in a store that
+/// hands each out once, newest first, dropping expired ones.
+fn take_session(tickets: Vec<Session>, now: Timestamp) -> Option<Session> {
+    let mut store = ClientSessionStore::new();
+    let mut newest_rustls = None;
+    for ticket in tickets {
+        match ticket {
+            Session::Zerortt(t) => store.insert("localhost", t),
+            // rustls checks a ticket's age itself when it offers it.
+            Session::Rustls(t) => newest_rustls = Some(t),
+        }
+    }
+    store
+        .take("localhost", now)
+        .map(Session::Zerortt)
+        .or(newest_rustls.map(Session::Rustls))
 }
 
 fn external_psk_secret() -> Vec<u8> {

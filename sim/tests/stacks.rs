@@ -1,0 +1,145 @@
+//! The TLS stack as a choice of the scenario: the catalog on every client/server pair of
+//! zerortt and rustls, determinism per pair, refusals that name the stack and the knob, and
+//! the side-by-side diff (snapshot-tested).
+
+use zerortt_sim::catalog;
+use zerortt_sim::explore::{explore_one, run_one};
+use zerortt_sim::scenario::Scenario;
+use zerortt_sim::subject::Stack;
+use zerortt_sim::world::Role;
+
+fn on(name: &str, client: Stack, server: Stack) -> Scenario {
+    let mut s = catalog::load(name).unwrap();
+    s.client.stack = client;
+    s.server.stack = server;
+    s
+}
+
+fn pairs() -> Vec<(Stack, Stack)> {
+    Stack::ALL
+        .into_iter()
+        .flat_map(|c| Stack::ALL.into_iter().map(move |s| (c, s)))
+        .collect()
+}
+
+#[test]
+fn every_applicable_catalog_scenario_holds_its_invariants_deterministically_on_every_pair() {
+    let mut ran_with_rustls = 0;
+    for base in catalog::all() {
+        for (client, server) in pairs() {
+            let mut s = base.clone();
+            s.client.stack = client;
+            s.server.stack = server;
+            if s.not_applicable().is_some() {
+                continue;
+            }
+            if client == Stack::Rustls || server == Stack::Rustls {
+                ran_with_rustls += 1;
+            }
+            for seed in 1..=2 {
+                let v = explore_one(&s, seed, true);
+                assert!(
+                    !v.violated(),
+                    "{} seed {seed}: {:?}",
+                    v.scenario,
+                    v.findings
+                );
+            }
+        }
+    }
+    // Most of the catalog runs on rustls; the rest needs knobs rustls lacks.
+    assert!(ran_with_rustls >= 30, "only {ran_with_rustls} rustls runs");
+}
+
+#[test]
+fn a_rustls_pair_gives_the_same_trace_for_the_same_seed_and_another_for_another_seed() {
+    for (client, server) in [
+        (Stack::Rustls, Stack::Rustls),
+        (Stack::Zerortt, Stack::Rustls),
+        (Stack::Rustls, Stack::Zerortt),
+    ] {
+        let s = on("accepted", client, server);
+        let (_, a) = run_one(&s, 7);
+        let (_, b) = run_one(&s, 7);
+        let (_, c) = run_one(&s, 8);
+        assert_eq!(a.trace_hash, b.trace_hash, "{client}/{server}");
+        assert_ne!(a.trace_hash, c.trace_hash, "{client}/{server}");
+    }
+}
+
+#[test]
+fn rustls_accepts_early_data_from_zerortt_and_zerortt_from_rustls() {
+    for (client, server) in [
+        (Stack::Zerortt, Stack::Rustls),
+        (Stack::Rustls, Stack::Zerortt),
+    ] {
+        let (world, v) = run_one(&on("accepted", client, server), 1);
+        assert!(v.findings.is_empty(), "{:?}", v.findings);
+        let c = world
+            .connections
+            .iter()
+            .find(|c| c.borrow().role == Role::ZeroRtt)
+            .unwrap()
+            .borrow();
+        assert_eq!(v.status, "Accepted");
+        assert!(!c.early_written.is_empty());
+        assert_eq!(c.early_read, c.early_written, "{client}/{server}");
+    }
+}
+
+#[test]
+fn a_scenario_needing_a_knob_rustls_lacks_is_refused_naming_the_stack_and_the_knob() {
+    let s = on(
+        "allow_callback_declining_under_load",
+        Stack::Zerortt,
+        Stack::Rustls,
+    );
+    let why = s.not_applicable().expect("refused");
+    assert!(why.contains("server.stack = \"rustls\""), "{why}");
+    assert!(why.contains("server.allow_early_data"), "{why}");
+    let s = on("too_much_early_data", Stack::Rustls, Stack::Zerortt);
+    let why = s.not_applicable().expect("refused");
+    assert!(why.contains("client.session_max_early_data"), "{why}");
+    assert!(on("accepted", Stack::Rustls, Stack::Rustls)
+        .not_applicable()
+        .is_none());
+}
+
+#[test]
+fn an_unknown_stack_is_an_error_naming_the_valid_ones() {
+    let err = Stack::parse("boringssl").unwrap_err();
+    assert!(err.contains("zerortt, rustls"), "{err}");
+    let toml = "name = \"x\"\n[server]\nstack = \"boringssl\"\n";
+    let err = Scenario::from_toml(toml, "x.toml").unwrap_err().to_string();
+    assert!(err.contains("zerortt") && err.contains("rustls"), "{err}");
+}
+
+#[test]
+fn the_diff_shows_rustls_refusing_early_data_on_stateless_tickets_beside_zerortt_accepting_the_replay(
+) {
+    let s = catalog::load("replay_cluster_ticket_keys").unwrap();
+    let text = zerortt_sim::diff::diff(&s, 1);
+    let row = |label: &str| {
+        text.lines()
+            .find(|l| l.starts_with(label))
+            .unwrap_or_else(|| panic!("no row {label:?} in\n{text}"))
+            .split("  ")
+            .map(str::trim)
+            .filter(|c| !c.is_empty())
+            .skip(1)
+            .collect::<Vec<_>>()
+            .join(" | ")
+    };
+    // Columns: zerortt/zerortt, zerortt/rustls, rustls/zerortt, rustls/rustls.
+    assert_eq!(
+        row("server early data status"),
+        "Accepted | NotSent | Accepted | NotSent"
+    );
+    assert_eq!(
+        row("replays with early data accepted"),
+        "1 of 1 | 0 of 1 | 1 of 1 | 0 of 1"
+    );
+    insta::with_settings!({ snapshot_path => "../../snapshots", prepend_module_to_snapshot => false }, {
+        insta::assert_snapshot!("diff_replay_cluster_ticket_keys", text);
+    });
+}
