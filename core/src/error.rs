@@ -66,7 +66,7 @@ pub enum PeerMisbehaved {
     /// A second HelloRetryRequest, or a ClientHello2 that does not follow the HRR.
     IllegalHelloRetryRequest,
     /// The peer negotiated TLS 1.2 or lower after the client sent early data
-    /// (RFC 9846 appendix D.3); the client must retry without early data.
+    /// (RFC 9846 appendix E.3); the client must retry without early data.
     DowngradeAfterEarlyData,
     /// The peer does not offer TLS 1.3.
     UnsupportedProtocolVersion,

@@ -24,8 +24,7 @@ fn states(events: &[Event]) -> Vec<&'static str> {
         .collect()
 }
 
-/// `states`, with a state repeated right after itself counted once (see the ignored test
-/// below for why the client repeats one).
+/// `states`, with a state repeated right after itself counted once.
 fn distinct_states(events: &[Event]) -> Vec<&'static str> {
     let mut out = states(events);
     out.dedup();
@@ -50,7 +49,6 @@ fn a_client_reports_the_states_of_a_full_handshake_in_order_by_name() {
 }
 
 #[test]
-#[ignore = "defect: the client reports StateEntered(\"ExpectTraffic\") twice (client_send_finished and client_handle both push it)"]
 fn a_client_reports_each_state_it_enters_once() {
     let mut pair = Pair::new(&client_config(), &server_config(16384), None, 1);
     pair.handshake();

@@ -317,7 +317,7 @@ impl Connection {
                     &c.random,
                     &early.early_exporter_master_secret(&ch_hash),
                 );
-                // RFC 9846 D.4: in compatibility mode the CCS goes right after the first
+                // RFC 9846 E.4: in compatibility mode the CCS goes right after the first
                 // ClientHello when early data follows.
                 if c.config.middlebox_compat {
                     conn.rl.send_ccs(&mut conn.events);
@@ -444,6 +444,7 @@ impl Connection {
         now: Timestamp,
     ) -> Result<Box<ClientState>, Error> {
         let expected = c.expect;
+        let events_before = self.events.len();
         let unexpected = |expected: &'static str| Error::InappropriateHandshakeMessage {
             expected,
             got: msg.typ,
@@ -526,8 +527,10 @@ impl Connection {
             }
             (Expect::Start, _) => return Err(unexpected("nothing before the ClientHello")),
         }
-        if c.expect != expected {
-            self.events.push(Event::StateEntered(c.expect.name()));
+        // Once per state: client_send_finished, called from here, reports ExpectTraffic.
+        let entered = Event::StateEntered(c.expect.name());
+        if c.expect != expected && !self.events[events_before..].contains(&entered) {
+            self.events.push(entered);
         }
         Ok(c)
     }
@@ -604,7 +607,7 @@ impl Connection {
         sh: ServerHello,
         raw: &[u8],
     ) -> Result<(), Error> {
-        // RFC 9846 D.3 / SSL_read_early_data(3) NOTES: a server that answers with TLS 1.2
+        // RFC 9846 E.3 / SSL_read_early_data(3) NOTES: a server that answers with TLS 1.2
         // after we sent early data makes the connection fail; the application retries
         // without early data.
         if sh.selected_version() != Some(ProtocolVersion::Tls13) {

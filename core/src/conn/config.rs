@@ -182,7 +182,7 @@ pub struct ClientConfig {
     pub cipher_suites: Vec<&'static Tls13CipherSuite>,
     /// ALPN protocols to offer; empty means none.
     pub alpn_protocols: Vec<Vec<u8>>,
-    /// Middlebox compatibility mode (RFC 9846 appendix D.4): a 32-byte legacy_session_id
+    /// Middlebox compatibility mode (RFC 9846 appendix E.4): a 32-byte legacy_session_id
     /// and a ChangeCipherSpec before the second flight.
     pub middlebox_compat: bool,
     /// `SSL_CTX_set_psk_use_session_callback`: an external PSK session to offer when no

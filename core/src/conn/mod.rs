@@ -472,7 +472,7 @@ impl Connection {
     ) -> Result<(), Error> {
         use crate::msgs::enums::ContentType as Ct;
         let wire_len = record.payload.len() + crate::msgs::record::RECORD_HEADER_LEN;
-        // Middlebox compatibility (RFC 9846 5 / D.4): a plaintext change_cipher_spec with
+        // Middlebox compatibility (RFC 9846 5 / E.4): a plaintext change_cipher_spec with
         // the single byte 0x01 may arrive during the handshake and is dropped.
         if record.typ == Ct::ChangeCipherSpec {
             // RFC 9846 5: only "after the first ClientHello message has been sent or

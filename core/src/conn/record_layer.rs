@@ -211,7 +211,7 @@ impl RecordLayer {
         let _ = self.send(ContentType::Alert, &body, events);
     }
 
-    /// The middlebox-compatibility ChangeCipherSpec (RFC 9846 D.4): always plaintext.
+    /// The middlebox-compatibility ChangeCipherSpec (RFC 9846 E.4): always plaintext.
     pub(super) fn send_ccs(&mut self, events: &mut Vec<Event>) {
         self.push_plaintext(ContentType::ChangeCipherSpec, &[1], events);
     }

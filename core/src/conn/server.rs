@@ -363,7 +363,7 @@ impl Connection {
         self.events
             .push(Event::HandshakeSent(HandshakeType::ServerHello));
         self.rl.send_handshake(&sh_raw, &mut self.events)?;
-        // RFC 9846 D.4: a compatibility-mode client (non-empty session id) gets a CCS
+        // RFC 9846 E.4: a compatibility-mode client (non-empty session id) gets a CCS
         // after our first handshake message.
         if !ch.legacy_session_id.is_empty() && !s.ccs_sent {
             self.rl.send_ccs(&mut self.events);

@@ -57,7 +57,7 @@ macro_rules! wire_enum {
 wire_enum! {
     /// `ContentType` (RFC 9846 section 5.1).
     ContentType: u8 {
-        /// change_cipher_spec(20), only for middlebox compatibility (appendix D.4).
+        /// change_cipher_spec(20), only for middlebox compatibility (appendix E.4).
         ChangeCipherSpec = 20,
         /// alert(21)
         Alert = 21,
