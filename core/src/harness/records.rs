@@ -741,10 +741,12 @@ struct Run {
     forged_hellos: usize,
     /// The server emitted EarlyDataAccepted.
     server_accepted_early_data: bool,
-    /// The harness sent the server an EndOfEarlyData with a body / forwarded the client's
-    /// own (`malformed_end_of_early_data_refused` holds until the latter).
-    malformed_eoed_sent: bool,
-    honest_eoed_forwarded: bool,
+    /// Whether the first EndOfEarlyData delivered to a server target under the real early
+    /// keys had a body: the only one a server can end its early data with (later ones, and
+    /// any under other keys or in plaintext, are refused whatever their body).
+    first_early_eoed_body: Option<bool>,
+    /// The last handshake message the server reported receiving.
+    server_last_handshake: Option<HandshakeType>,
     /// The server's configuration (its session cache holds the run's ticket).
     server_config: Arc<ServerConfig>,
     client: Connection,
@@ -892,8 +894,8 @@ impl Run {
             server_now,
             forged_hellos: 0,
             server_accepted_early_data: false,
-            malformed_eoed_sent: false,
-            honest_eoed_forwarded: false,
+            first_early_eoed_body: None,
+            server_last_handshake: None,
             server_config,
             client,
             server,
@@ -1113,9 +1115,6 @@ impl Run {
                 self.send_protected(epoch, ContentType::ApplicationData, content, "made-up");
             }
             Step::EndOfEarlyData { body_len } => {
-                if self.target == Side::Server && *body_len > 0 {
-                    self.malformed_eoed_sent = true;
-                }
                 let mut content = vec![HandshakeType::EndOfEarlyData.get(), 0, 0, *body_len];
                 content.resize(4 + usize::from(*body_len), 0);
                 let epoch = match self.target {
@@ -1217,6 +1216,13 @@ impl Run {
         let Some(wire) = wire else {
             return;
         };
+        let eoed = typ == ContentType::Handshake
+            && content.first() == Some(&HandshakeType::EndOfEarlyData.get());
+        if keyed && eoed && epoch == KeyEpoch::Early && self.target == Side::Server {
+            // `struct {} EndOfEarlyData;`: 4 bytes of header, nothing after (RFC 9846 4.6).
+            let body = content.len() > 4;
+            self.first_early_eoed_body.get_or_insert(body);
+        }
         let keys = if keyed { "" } else { ", unknown keys" };
         let label = format!(
             "{what} {typ:?} record ({epoch:?}{keys}, {} bytes of content)",
@@ -1230,11 +1236,6 @@ impl Run {
         let Some(r) = self.pending.pop_front() else {
             return;
         };
-        if r.typ == ContentType::Handshake
-            && r.content.first() == Some(&HandshakeType::EndOfEarlyData.get())
-        {
-            self.honest_eoed_forwarded = true;
-        }
         if r.epoch == KeyEpoch::Plaintext {
             self.deliver(
                 r.wire,
@@ -1474,15 +1475,20 @@ impl Run {
                         ));
                     }
                 }
-                (Event::HandshakeReceived(HandshakeType::EndOfEarlyData), Side::Server)
-                    if self.malformed_eoed_sent && !self.honest_eoed_forwarded =>
+                (Event::HandshakeReceived(typ), Side::Server) => {
+                    self.server_last_handshake = Some(*typ);
+                }
+                // What the server accepted, not what it saw: it moved on from an
+                // EndOfEarlyData, and the one that can end its early data had a body.
+                (Event::StateEntered(state), Side::Server)
+                    if self.server_last_handshake == Some(HandshakeType::EndOfEarlyData)
+                        && self.first_early_eoed_body == Some(true) =>
                 {
-                    self.violate(
+                    self.violate(format!(
                         "oracle malformed_end_of_early_data_refused: the server took an \
-                         EndOfEarlyData with a body before the client sent its own (RFC 9846 \
-                         4.6: `struct {} EndOfEarlyData;`, a body is a decode_error)"
-                            .into(),
-                    );
+                         EndOfEarlyData with a body under the early keys and entered {state} \
+                         (RFC 9846 4.6: `struct {{}} EndOfEarlyData;`, a body is a decode_error)"
+                    ));
                 }
                 (Event::EarlyDataAccepted { limit }, Side::Server) => {
                     self.server_accepted_early_data = true;
@@ -2153,19 +2159,57 @@ mod tests {
         assert!(violated(run, "early_data_within_limit"));
     }
 
+    fn eoed_then(next: Event) -> Vec<Event> {
+        vec![
+            Event::HandshakeReceived(HandshakeType::EndOfEarlyData),
+            next,
+        ]
+    }
+
     #[test]
-    fn a_server_taking_an_end_of_early_data_with_a_body_violates_the_malformed_oracle() {
-        let eoed = || vec![Event::HandshakeReceived(HandshakeType::EndOfEarlyData)];
+    fn a_server_moving_on_from_an_end_of_early_data_with_a_body_violates_the_malformed_oracle() {
         let mut run = run_for_oracles();
-        run.step(&Step::EndOfEarlyData { body_len: 3 });
-        run.record_events(Side::Server, eoed());
+        run.first_early_eoed_body = Some(true);
+        run.record_events(
+            Side::Server,
+            eoed_then(Event::StateEntered("ExpectFinished")),
+        );
         assert!(violated(run, "malformed_end_of_early_data_refused"));
-        // The client's own EndOfEarlyData, forwarded first, is the one the server took.
+    }
+
+    #[test]
+    fn a_server_refusing_an_end_of_early_data_satisfies_the_malformed_oracle() {
+        // Refused (here as unexpected_message): the server saw it but took nothing.
         let mut run = run_for_oracles();
-        run.honest_eoed_forwarded = true;
-        run.step(&Step::EndOfEarlyData { body_len: 3 });
-        run.record_events(Side::Server, eoed());
+        run.first_early_eoed_body = Some(true);
+        let alert = Event::AlertSent(AlertDescription::UnexpectedMessage);
+        run.record_events(Side::Server, eoed_then(alert));
         assert_eq!(run.violation, None);
+    }
+
+    #[test]
+    fn a_server_moving_on_from_an_empty_end_of_early_data_satisfies_the_malformed_oracle() {
+        // The client's own (or a made-up empty one) came first under the early keys.
+        let mut run = run_for_oracles();
+        run.first_early_eoed_body = Some(false);
+        run.record_events(
+            Side::Server,
+            eoed_then(Event::StateEntered("ExpectFinished")),
+        );
+        assert_eq!(run.violation, None);
+    }
+
+    #[test]
+    fn only_the_first_end_of_early_data_under_the_real_early_keys_counts_for_the_oracle() {
+        let mut run = Run::new(Side::Server, zero_rtt(vec![]));
+        // No early keys yet: a made-up one goes under keys nobody holds.
+        run.step(&Step::EndOfEarlyData { body_len: 3 });
+        assert_eq!(run.first_early_eoed_body, None);
+        run.call(Side::Client, AppCall::WriteEarlyData(10));
+        run.collect_peer();
+        run.step(&Step::EndOfEarlyData { body_len: 0 });
+        run.step(&Step::EndOfEarlyData { body_len: 3 });
+        assert_eq!(run.first_early_eoed_body, Some(false));
     }
 
     #[test]
