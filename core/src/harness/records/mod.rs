@@ -2,7 +2,7 @@
 //! records fed to one side (the *target*) of a real client/server pair.
 //!
 //! # How records reach the target
-//! The other side (the *peer*) is a real [`Connection`] too: it holds the keys. The
+//! The other side (the *peer*) is a real [`Connection`](crate::Connection) too: it holds the keys. The
 //! harness sits on the wire between them. Everything the target sends goes to the peer
 //! unchanged. Everything the peer sends is decrypted by the harness with the peer's own
 //! secrets (from its key log events) and queued; the [`Step`]s then decide what reaches the
@@ -21,7 +21,7 @@
 //! # Oracles
 //! The harness panics with `oracle <name>: ...` when one of these fails (a panic inside the
 //! library is a failure too):
-//! - `no_internal_error`: no call ever fails with [`Error::Internal`] ("should be impossible").
+//! - `no_internal_error`: no call ever fails with [`Error::Internal`](crate::Error::Internal) ("should be impossible").
 //! - `errors_are_sticky`: after a fatal error every call returns that same error, and
 //!   `read_tls` takes no more bytes.
 //! - `early_data_is_a_prefix`: the early data the server application reads is a prefix of
@@ -95,7 +95,18 @@ pub fn client_records(data: &[u8]) -> HarnessReport {
 /// `zerortt replay`, which prints the trace either way). A panic inside the library still
 /// unwinds out of this function.
 pub fn trace_records(target: Side, data: &[u8]) -> HarnessReport {
-    Run::new(target, RecordScenario::from_bytes(data)).execute()
+    trace_scenario(target, RecordScenario::from_bytes(data))
+}
+
+/// Runs a decoded scenario against `target` and returns its report (as [`trace_records`]).
+pub fn trace_scenario(target: Side, scenario: RecordScenario) -> HarnessReport {
+    Run::new(target, scenario).execute()
+}
+
+/// Runs a decoded scenario against `target`, panicking on a bug: the typed entry of the
+/// fuzz targets (`fuzz_target!(|s: RecordScenario| ...)`) and of bolero properties.
+pub fn check_scenario(target: Side, scenario: RecordScenario) -> HarnessReport {
+    or_panic(trace_scenario(target, scenario))
 }
 
 fn or_panic(report: HarnessReport) -> HarnessReport {
