@@ -5,8 +5,9 @@
 //! its arguments, zeros past the end), so a fuzz target can take a typed
 //! `RecordScenario` and the checked-in corpora, whose seeds come from real handshakes
 //! through `to_bytes`, still decode to the same scenarios. A derived `Arbitrary` would read
-//! another format (a 4-byte discriminant per step, lengths from the end of the input): see
-//! the fuzzing section of the README for the measurement that kept this one.
+//! another format (a 4-byte discriminant per step, a continuation byte before every
+//! element of a `Vec`): see the fuzzing section of the README for the measurement that kept
+//! this one.
 
 use crate::crypto::suites::ALL_CIPHER_SUITES;
 use arbitrary::{Arbitrary, Unstructured};
