@@ -9,10 +9,15 @@ pub mod codec;
 pub mod conn;
 pub mod crypto;
 pub mod error;
+#[cfg(feature = "harness")]
 pub mod harness;
 pub mod identity;
 pub mod msgs;
+// Public only where bugs can be planted; otherwise `active` is a constant `false`.
+#[cfg(feature = "planted-bugs")]
 pub mod planted;
+#[cfg(not(feature = "planted-bugs"))]
+mod planted;
 pub mod rand;
 pub mod tickets;
 pub mod time;

@@ -27,6 +27,7 @@ pub enum Bug {
 }
 
 /// Every planted bug with the name `ZERORTT_PLANT` takes.
+#[cfg(feature = "planted-bugs")]
 pub const ALL: &[(&str, Bug)] = &[
     ("ticket_not_removed", Bug::TicketNotRemoved),
     ("recv_max_off_by_one", Bug::RecvMaxOffByOne),

@@ -52,6 +52,25 @@ fn a_client_ignores_application_data_after_close_notify() {
 }
 
 #[test]
+fn a_server_refusing_a_plaintext_end_of_early_data_passes_the_malformed_oracle() {
+    // Issue 11 item 7: the oracle once fired because the server *saw* an EndOfEarlyData
+    // after the harness had sent one with a body, though it refused it (unexpected_message).
+    let name = "plaintext-end-of-early-data-refused-after-a-made-up-one-with-a-body";
+    replay_regression(Target::ServerRecords, name);
+    let path = corpus_dir(Target::ServerRecords.name())
+        .join("regressions")
+        .join(name);
+    let report = zerortt_core::harness::server_records(&std::fs::read(path).expect("read"));
+    assert!(
+        matches!(
+            report.server_error,
+            Some(zerortt_core::Error::InappropriateHandshakeMessage { .. })
+        ),
+        "{report}"
+    );
+}
+
+#[test]
 fn the_seed_corpora_reach_accepted_rejected_and_failed_handshakes() {
     // Seeds are only useful if they start the fuzzer in deep states: check that the
     // server_records seeds include an accepted 0-RTT handshake, a rejected one, and one

@@ -1,9 +1,13 @@
 //! `cargo fuzz run scenario`: the harness in `zerortt_sim::harness` is the whole target (it
 //! panics with `oracle <invariant>:` on a violation), so `cargo test`
 //! (sim/tests/corpus_replay.rs) and `zerortt replay` run the very same function on a crash
-//! file.
+//! file. The input is typed: `ScenarioKnobs`'s `Arbitrary` reads the fixed-offset corpus
+//! format, so `cargo fuzz fmt scenario FILE` prints the knobs.
 #![no_main]
 
-libfuzzer_sys::fuzz_target!(|data: &[u8]| {
-    zerortt_sim::harness::scenario(data);
+use zerortt_sim::harness::{check, ScenarioKnobs};
+
+libfuzzer_sys::fuzz_target!(|knobs: ScenarioKnobs| {
+    let (scenario, seed) = knobs.scenario();
+    check(&scenario, seed);
 });

@@ -5,13 +5,15 @@
 //! Like `zerortt_core::harness`, each harness takes arbitrary bytes and **panics when it
 //! finds a bug**: a panic inside the simulator or the library, or an invariant finding of
 //! [`Severity::Violation`], reported as `oracle <invariant>: <detail>` followed by the seed
-//! and the decoded scenario as TOML. Every input decodes to some scenario (a small
-//! deterministic byte reader, zeros past the end, no `arbitrary` crate); one that fails
-//! [`Scenario::validate`] is skipped, not a bug.
+//! and the decoded scenario as TOML. Every input decodes to some scenario (zeros past the
+//! end); one that fails [`Scenario::validate`] is skipped, not a bug.
 //!
 //! Inputs have a fixed layout (byte offsets below), so a mutation changes one knob. A knob
 //! byte of 0 keeps the catalog scenario's own value, so `[i]` alone is catalog scenario `i`
-//! as written.
+//! as written. The layout is the `Arbitrary` implementation of the typed inputs
+//! [`ScenarioKnobs`] and [`ReplayKnobs`], which the fuzz targets take; a derived
+//! `Arbitrary` (a flag byte before every optional knob, so one flip moves every later
+//! offset) was measured against it: see the README's fuzzing section.
 //!
 //! Targets:
 //! - [`scenario`]: a catalog scenario with network, TCP, server and client knobs.
@@ -31,6 +33,7 @@ use crate::scenario::{Expect, Replay, Scenario, Sharing};
 use crate::world::World;
 use std::sync::{Arc, OnceLock};
 use zerortt_core::crypto::memo::PublicKeyMemo;
+use zerortt_core::harness::arbitrary::{self, Arbitrary, Unstructured};
 
 /// The targets, by the names used for `fuzz/fuzz_targets/<name>.rs` and `corpus/<name>/`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -125,22 +128,13 @@ pub fn memo() -> Option<Arc<PublicKeyMemo>> {
     .clone()
 }
 
-/// A deterministic reader over the input at fixed offsets: past the end it yields zeros,
-/// so every input (including the empty one) decodes.
-struct ByteSource<'a> {
-    data: &'a [u8],
-    at: usize,
-}
+/// The fixed-offset reader over arbitrary's [`Unstructured`]: past the end it yields
+/// zeros, so every input (including the empty one) decodes and no read fails.
+struct ByteSource<'u, 'a>(&'u mut Unstructured<'a>);
 
-impl<'a> ByteSource<'a> {
-    fn new(data: &'a [u8]) -> Self {
-        Self { data, at: 0 }
-    }
-
+impl ByteSource<'_, '_> {
     fn u8(&mut self) -> u8 {
-        let b = self.data.get(self.at).copied().unwrap_or(0);
-        self.at = self.at.saturating_add(1);
-        b
+        u8::arbitrary(self.0).unwrap_or(0)
     }
 
     fn u16(&mut self) -> u16 {
@@ -149,29 +143,19 @@ impl<'a> ByteSource<'a> {
 
     /// The seed: the rest of the input, big-endian, at most 8 bytes (none is seed 0).
     fn seed(&mut self) -> u64 {
-        let rest = self.data.get(self.at..).unwrap_or(&[]);
-        let seed = rest
-            .iter()
-            .take(8)
-            .fold(0u64, |acc, &b| (acc << 8) | u64::from(b));
-        self.at = self.at.saturating_add(8);
-        seed
+        let n = self.0.len().min(8);
+        let rest = self.0.bytes(n).unwrap_or_default();
+        rest.iter().fold(0u64, |acc, &b| (acc << 8) | u64::from(b))
     }
 
-    /// 0 keeps the catalog value; otherwise `(v - 1) % n`.
-    fn choice8(&mut self, n: usize) -> Option<usize> {
-        match self.u8() {
-            0 => None,
-            v => Some((usize::from(v) - 1) % n),
-        }
+    /// 0 keeps the catalog value; otherwise `v - 1` (reduced into its range when applied).
+    fn choice8(&mut self) -> Option<u8> {
+        self.u8().checked_sub(1)
     }
 
     /// Like [`Self::choice8`] over two bytes.
-    fn choice16(&mut self, n: usize) -> Option<usize> {
-        match self.u16() {
-            0 => None,
-            v => Some((usize::from(v) - 1) % n),
-        }
+    fn choice16(&mut self) -> Option<u16> {
+        self.u16().checked_sub(1)
     }
 
     /// 0 keeps, odd is true, even is false.
@@ -181,6 +165,11 @@ impl<'a> ByteSource<'a> {
             v => Some(v % 2 == 1),
         }
     }
+}
+
+/// `v % n` as an index.
+fn pick<T: Into<u64>>(v: T, n: usize) -> usize {
+    (v.into() % n.max(1) as u64) as usize
 }
 
 /// `sharing` choices, in [`Sharing`] declaration order.
@@ -197,7 +186,7 @@ const DELAYED_ACK: [&str; 5] = ["off", "quickack", "40ms", "200ms", "1ms"];
 
 /// `max_early_data` / `recv_max_early_data` / session limit choices: the defaults, zero,
 /// one byte, and values around the chunk sizes.
-const LIMITS: [u32; 8] = [16384, 0, 1, 100, 1000, 4096, 16385, 65536];
+pub const LIMITS: [u32; 8] = [16384, 0, 1, 100, 1000, 4096, 16385, 65536];
 
 /// Largest early data chunk (the 0-20000 bytes).
 const CHUNK_MAX: usize = 20_000;
@@ -248,89 +237,211 @@ pub const SEEDS_FUZZED: u64 = 1 << 16;
 /// Chunks may exceed the session's max_early_data: the simulated client fits its writes
 /// to the limit (corpus/scenario/regressions/script-writes-past-session-max-early-data).
 pub fn decode_scenario(data: &[u8]) -> (Scenario, u64) {
-    let mut src = ByteSource::new(data);
-    let catalog = base(&mut src, None);
-    let mut s = catalog.clone();
-    let n = &mut s.network;
-    if let Some(v) = src.choice16(201) {
-        n.latency_ms = v as f64;
+    ScenarioKnobs::from_bytes(data).scenario()
+}
+
+/// The knobs of a `scenario` input (the typed input of the `scenario` fuzz target): `None`
+/// keeps the catalog scenario's value, a `Some` is reduced into the range of
+/// [`decode_scenario`]'s table when applied, so every value is a valid knob.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ScenarioKnobs {
+    /// The base catalog scenario, modulo the catalog's size.
+    pub base: u8,
+    /// network.latency_ms, modulo 201.
+    pub latency_ms: Option<u16>,
+    /// network.jitter_ms, modulo 21.
+    pub jitter_ms: Option<u8>,
+    /// network.loss in percent, modulo 31.
+    pub loss_percent: Option<u8>,
+    /// network.duplicate in percent, modulo 31.
+    pub duplicate_percent: Option<u8>,
+    /// network.mtu above 576, modulo 8425.
+    pub mtu_above_576: Option<u16>,
+    /// network.lose_first_flight.
+    pub lose_first_flight: Option<bool>,
+    /// tcp.client_nodelay.
+    pub client_nodelay: Option<bool>,
+    /// tcp.delayed_ack, an index into off, quickack, 40ms, 200ms, 1ms.
+    pub delayed_ack: Option<u8>,
+    /// tcp.initial_cwnd above 1, modulo 20.
+    pub initial_cwnd_above_1: Option<u8>,
+    /// server.count above 1, modulo 3.
+    pub server_count_above_1: Option<u8>,
+    /// server.sharing, an index in [`Sharing`] declaration order.
+    pub sharing: Option<u8>,
+    /// server.max_early_data, an index into [`LIMITS`].
+    pub max_early_data: Option<u8>,
+    /// server.recv_max_early_data, an index into [`LIMITS`].
+    pub recv_max_early_data: Option<u8>,
+    /// server.no_anti_replay.
+    pub no_anti_replay: Option<bool>,
+    /// server.hello_retry.
+    pub hello_retry: Option<bool>,
+    /// server.allow_early_data modulo 6: always, never, load:0-3.
+    pub allow_early_data: Option<u8>,
+    /// server.half_rtt_response.
+    pub half_rtt_response: Option<bool>,
+    /// client.early_data_chunks: the first four sizes, each modulo 20001 (none or an empty
+    /// list keeps the catalog's).
+    pub early_data_chunks: Option<Vec<u16>>,
+    /// client.chunk_interval_ms, modulo 51.
+    pub chunk_interval_ms: Option<u8>,
+    /// client.session_max_early_data: `Some(None)` is no limit, `Some(Some(i))` an index
+    /// into [`LIMITS`].
+    pub session_max_early_data: Option<Option<u8>>,
+    /// The simulation seed.
+    pub seed: u64,
+}
+
+impl ScenarioKnobs {
+    /// Reads the layout of [`decode_scenario`] (the corpus format).
+    pub fn from_bytes(data: &[u8]) -> Self {
+        Self::read(&mut ByteSource(&mut Unstructured::new(data)))
     }
-    if let Some(v) = src.choice8(21) {
-        n.jitter_ms = v as f64;
-    }
-    if let Some(v) = src.choice8(31) {
-        n.loss = v as f64 / 100.0;
-    }
-    if let Some(v) = src.choice8(31) {
-        n.duplicate = v as f64 / 100.0;
-    }
-    if let Some(v) = src.choice16(9000 - 576 + 1) {
-        n.mtu = 576 + v;
-    }
-    if let Some(v) = src.flag() {
-        n.lose_first_flight = v;
-    }
-    if let Some(v) = src.flag() {
-        s.tcp.client_nodelay = v;
-    }
-    if let Some(v) = src.choice8(DELAYED_ACK.len()) {
-        s.tcp.delayed_ack = DELAYED_ACK[v].into();
-    }
-    if let Some(v) = src.choice8(20) {
-        s.tcp.initial_cwnd = 1 + v as u32;
-    }
-    let sv = &mut s.server;
-    if let Some(v) = src.choice8(3) {
-        sv.count = 1 + v;
-    }
-    if let Some(v) = src.choice8(SHARING.len()) {
-        sv.sharing = SHARING[v];
-    }
-    if let Some(v) = src.choice8(LIMITS.len()) {
-        sv.max_early_data = LIMITS[v];
-    }
-    if let Some(v) = src.choice8(LIMITS.len()) {
-        sv.recv_max_early_data = LIMITS[v];
-    }
-    if let Some(v) = src.flag() {
-        sv.no_anti_replay = v;
-    }
-    if let Some(v) = src.flag() {
-        sv.hello_retry = v;
-    }
-    if let Some(v) = src.choice8(6) {
-        sv.allow_early_data = match v {
-            0 => "always".into(),
-            1 => "never".into(),
-            n => format!("load:{}", n - 2),
+
+    fn read(src: &mut ByteSource<'_, '_>) -> Self {
+        let base = src.u8();
+        let latency_ms = src.choice16();
+        let jitter_ms = src.choice8();
+        let loss_percent = src.choice8();
+        let duplicate_percent = src.choice8();
+        let mtu_above_576 = src.choice16();
+        let lose_first_flight = src.flag();
+        let client_nodelay = src.flag();
+        let delayed_ack = src.choice8();
+        let initial_cwnd_above_1 = src.choice8();
+        let server_count_above_1 = src.choice8();
+        let sharing = src.choice8();
+        let max_early_data = src.choice8();
+        let recv_max_early_data = src.choice8();
+        let no_anti_replay = src.flag();
+        let hello_retry = src.flag();
+        let allow_early_data = src.choice8();
+        let half_rtt_response = src.flag();
+        let chunks = src.choice8();
+        let sizes = [src.u16(), src.u16(), src.u16(), src.u16()];
+        let early_data_chunks = chunks.map(|k| sizes[..=pick(k, 4)].to_vec());
+        let chunk_interval_ms = src.choice8();
+        let session_max_early_data = match src.u8() {
+            0 => None,
+            1 => Some(None),
+            v => Some(Some(v - 2)),
         };
+        Self {
+            base,
+            latency_ms,
+            jitter_ms,
+            loss_percent,
+            duplicate_percent,
+            mtu_above_576,
+            lose_first_flight,
+            client_nodelay,
+            delayed_ack,
+            initial_cwnd_above_1,
+            server_count_above_1,
+            sharing,
+            max_early_data,
+            recv_max_early_data,
+            no_anti_replay,
+            hello_retry,
+            allow_early_data,
+            half_rtt_response,
+            early_data_chunks,
+            chunk_interval_ms,
+            session_max_early_data,
+            seed: src.seed(),
+        }
     }
-    if let Some(v) = src.flag() {
-        sv.half_rtt_response = v;
+
+    /// The scenario and seed these knobs make of their catalog scenario.
+    pub fn scenario(&self) -> (Scenario, u64) {
+        let catalog = base(self.base, None);
+        let mut s = catalog.clone();
+        let n = &mut s.network;
+        if let Some(v) = self.latency_ms {
+            n.latency_ms = pick(v, 201) as f64;
+        }
+        if let Some(v) = self.jitter_ms {
+            n.jitter_ms = pick(v, 21) as f64;
+        }
+        if let Some(v) = self.loss_percent {
+            n.loss = pick(v, 31) as f64 / 100.0;
+        }
+        if let Some(v) = self.duplicate_percent {
+            n.duplicate = pick(v, 31) as f64 / 100.0;
+        }
+        if let Some(v) = self.mtu_above_576 {
+            n.mtu = 576 + pick(v, 9000 - 576 + 1);
+        }
+        if let Some(v) = self.lose_first_flight {
+            n.lose_first_flight = v;
+        }
+        if let Some(v) = self.client_nodelay {
+            s.tcp.client_nodelay = v;
+        }
+        if let Some(v) = self.delayed_ack {
+            s.tcp.delayed_ack = DELAYED_ACK[pick(v, DELAYED_ACK.len())].into();
+        }
+        if let Some(v) = self.initial_cwnd_above_1 {
+            s.tcp.initial_cwnd = 1 + pick(v, 20) as u32;
+        }
+        let sv = &mut s.server;
+        if let Some(v) = self.server_count_above_1 {
+            sv.count = 1 + pick(v, 3);
+        }
+        if let Some(v) = self.sharing {
+            sv.sharing = SHARING[pick(v, SHARING.len())];
+        }
+        if let Some(v) = self.max_early_data {
+            sv.max_early_data = LIMITS[pick(v, LIMITS.len())];
+        }
+        if let Some(v) = self.recv_max_early_data {
+            sv.recv_max_early_data = LIMITS[pick(v, LIMITS.len())];
+        }
+        if let Some(v) = self.no_anti_replay {
+            sv.no_anti_replay = v;
+        }
+        if let Some(v) = self.hello_retry {
+            sv.hello_retry = v;
+        }
+        if let Some(v) = self.allow_early_data {
+            sv.allow_early_data = match pick(v, 6) {
+                0 => "always".into(),
+                1 => "never".into(),
+                n => format!("load:{}", n - 2),
+            };
+        }
+        if let Some(v) = self.half_rtt_response {
+            sv.half_rtt_response = v;
+        }
+        if let Some(sizes) = self.early_data_chunks.as_ref().filter(|c| !c.is_empty()) {
+            s.client.early_data_chunks = sizes
+                .iter()
+                .take(4)
+                .map(|&b| pick(b, CHUNK_MAX + 1))
+                .collect();
+        }
+        if let Some(v) = self.chunk_interval_ms {
+            s.client.chunk_interval_ms = pick(v, 51) as f64;
+        }
+        match self.session_max_early_data {
+            None => {}
+            Some(None) => s.client.session_max_early_data = None,
+            Some(Some(i)) => s.client.session_max_early_data = Some(LIMITS[pick(i, LIMITS.len())]),
+        }
+        let count = s.server.count;
+        for r in &mut s.attack.replays {
+            r.server = r.server.min(count - 1);
+        }
+        (with_expectations(s, &catalog), self.seed)
     }
-    let chunks = src.choice8(4);
-    let sizes = [src.u16(), src.u16(), src.u16(), src.u16()];
-    if let Some(k) = chunks {
-        s.client.early_data_chunks = sizes
-            .iter()
-            .take(k + 1)
-            .map(|&b| usize::from(b) % (CHUNK_MAX + 1))
-            .collect();
+}
+
+impl<'a> Arbitrary<'a> for ScenarioKnobs {
+    /// The layout of [`decode_scenario`]: the corpus files decode as they always did.
+    fn arbitrary(u: &mut Unstructured<'a>) -> arbitrary::Result<Self> {
+        Ok(Self::read(&mut ByteSource(u)))
     }
-    if let Some(v) = src.choice8(51) {
-        s.client.chunk_interval_ms = v as f64;
-    }
-    match src.u8() {
-        0 => {}
-        1 => s.client.session_max_early_data = None,
-        v => s.client.session_max_early_data = Some(LIMITS[usize::from(v - 2) % LIMITS.len()]),
-    }
-    let seed = src.seed();
-    let count = s.server.count;
-    for r in &mut s.attack.replays {
-        r.server = r.server.min(count - 1);
-    }
-    (with_expectations(s, &catalog), seed)
 }
 
 /// The base scenarios of the `replay` target.
@@ -368,48 +479,106 @@ pub const REPLAY_INPUT_LEN: usize = REPLAY_SEED_AT + 2;
 /// | 8 + 3i | replay i: at_ms (u16), server (u8) | 0-2000 ms, `server % count` |
 /// | 26- | seed: the rest of the input, big-endian, at most 8 bytes | (always read) |
 pub fn decode_replay(data: &[u8]) -> (Scenario, u64) {
-    let mut src = ByteSource::new(data);
-    let catalog = base(&mut src, Some(&REPLAY_BASES));
-    let mut s = catalog.clone();
-    if let Some(v) = src.choice8(3) {
-        s.server.count = 1 + v;
+    ReplayKnobs::from_bytes(data).scenario()
+}
+
+/// The knobs of a `replay` input (the typed input of the `replay` fuzz target), as
+/// [`ScenarioKnobs`]: `None` keeps the base scenario's value.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ReplayKnobs {
+    /// The base scenario, an index into [`REPLAY_BASES`].
+    pub base: u8,
+    /// server.count above 1, modulo 3.
+    pub server_count_above_1: Option<u8>,
+    /// server.sharing, as in [`ScenarioKnobs::sharing`].
+    pub sharing: Option<u8>,
+    /// server.no_anti_replay.
+    pub no_anti_replay: Option<bool>,
+    /// server.external_cache_latency_ms, modulo 201.
+    pub external_cache_latency_ms: Option<u8>,
+    /// network.latency_ms, modulo 201.
+    pub latency_ms: Option<u16>,
+    /// The attacker's replays: (at_ms modulo 2001, server modulo the count), the first
+    /// [`REPLAYS_MAX`] (none or an empty list keeps the base's own, on existing servers).
+    pub replays: Option<Vec<(u16, u8)>>,
+    /// The simulation seed.
+    pub seed: u64,
+}
+
+impl ReplayKnobs {
+    /// Reads the layout of [`decode_replay`] (the corpus format).
+    pub fn from_bytes(data: &[u8]) -> Self {
+        Self::read(&mut ByteSource(&mut Unstructured::new(data)))
     }
-    if let Some(v) = src.choice8(SHARING.len()) {
-        s.server.sharing = SHARING[v];
-    }
-    if let Some(v) = src.flag() {
-        s.server.no_anti_replay = v;
-    }
-    if let Some(v) = src.choice8(201) {
-        s.server.external_cache_latency_ms = v as f64;
-    }
-    if let Some(v) = src.choice16(201) {
-        s.network.latency_ms = v as f64;
-    }
-    let n = src.choice8(REPLAYS_MAX);
-    let count = s.server.count;
-    let mut replays = Vec::with_capacity(REPLAYS_MAX);
-    for _ in 0..REPLAYS_MAX {
-        let at = src.u16() % 2001;
-        let server = usize::from(src.u8()) % count;
-        replays.push(Replay {
-            at_ms: f64::from(at),
-            server,
-        });
-    }
-    match n {
-        Some(k) => {
-            replays.truncate(k + 1);
-            s.attack.replays = replays;
+
+    fn read(src: &mut ByteSource<'_, '_>) -> Self {
+        let base = src.u8();
+        let server_count_above_1 = src.choice8();
+        let sharing = src.choice8();
+        let no_anti_replay = src.flag();
+        let external_cache_latency_ms = src.choice8();
+        let latency_ms = src.choice16();
+        let n = src.choice8();
+        let slots: Vec<(u16, u8)> = (0..REPLAYS_MAX).map(|_| (src.u16(), src.u8())).collect();
+        let replays = n.map(|k| slots[..=pick(k, REPLAYS_MAX)].to_vec());
+        Self {
+            base,
+            server_count_above_1,
+            sharing,
+            no_anti_replay,
+            external_cache_latency_ms,
+            latency_ms,
+            replays,
+            seed: src.seed(),
         }
-        None => {
-            for r in &mut s.attack.replays {
-                r.server = r.server.min(count - 1);
+    }
+
+    /// The scenario and seed these knobs make of their base scenario.
+    pub fn scenario(&self) -> (Scenario, u64) {
+        let catalog = base(self.base, Some(&REPLAY_BASES));
+        let mut s = catalog.clone();
+        if let Some(v) = self.server_count_above_1 {
+            s.server.count = 1 + pick(v, 3);
+        }
+        if let Some(v) = self.sharing {
+            s.server.sharing = SHARING[pick(v, SHARING.len())];
+        }
+        if let Some(v) = self.no_anti_replay {
+            s.server.no_anti_replay = v;
+        }
+        if let Some(v) = self.external_cache_latency_ms {
+            s.server.external_cache_latency_ms = pick(v, 201) as f64;
+        }
+        if let Some(v) = self.latency_ms {
+            s.network.latency_ms = pick(v, 201) as f64;
+        }
+        let count = s.server.count;
+        match self.replays.as_ref().filter(|r| !r.is_empty()) {
+            Some(replays) => {
+                s.attack.replays = replays
+                    .iter()
+                    .take(REPLAYS_MAX)
+                    .map(|&(at, server)| Replay {
+                        at_ms: f64::from(at % 2001),
+                        server: pick(server, count),
+                    })
+                    .collect();
+            }
+            None => {
+                for r in &mut s.attack.replays {
+                    r.server = r.server.min(count - 1);
+                }
             }
         }
+        (with_expectations(s, &catalog), self.seed)
     }
-    let seed = src.seed();
-    (with_expectations(s, &catalog), seed)
+}
+
+impl<'a> Arbitrary<'a> for ReplayKnobs {
+    /// The layout of [`decode_replay`]: the corpus files decode as they always did.
+    fn arbitrary(u: &mut Unstructured<'a>) -> arbitrary::Result<Self> {
+        Ok(Self::read(&mut ByteSource(u)))
+    }
 }
 
 /// `s` with the catalog's `[expect]` if it only differs from `catalog` the way `zerortt
@@ -423,13 +592,13 @@ fn with_expectations(mut s: Scenario, catalog: &Scenario) -> Scenario {
     s
 }
 
-/// Reads byte 0 and returns that catalog scenario (from `names` if given).
-fn base(src: &mut ByteSource<'_>, names: Option<&[&str]>) -> Scenario {
+/// Catalog scenario `b` (from `names` if given), modulo their number.
+fn base(b: u8, names: Option<&[&str]>) -> Scenario {
     // Parsed once per process: parsing 21 TOML files on every input would cost the fuzzer
     // a good share of its runs.
     static CATALOG: std::sync::OnceLock<Vec<Scenario>> = std::sync::OnceLock::new();
     let all = CATALOG.get_or_init(catalog::all);
-    let b = usize::from(src.u8());
+    let b = usize::from(b);
     let found = match names {
         Some(names) => {
             let name = names.get(b % names.len().max(1)).copied().unwrap_or("");
@@ -592,6 +761,59 @@ mod tests {
         }
         let stats = memo.map(|m| m.stats()).unwrap_or_default();
         assert!(stats.hits > 0 && stats.misses > 0, "{stats:?}");
+    }
+
+    #[test]
+    fn the_arbitrary_knobs_read_every_corpus_file_as_the_byte_decoders_do() {
+        use zerortt_core::harness::corpus::{corpus_dir, files_in};
+        for target in SimTarget::ALL {
+            let dir = corpus_dir(target.name());
+            let mut files = files_in(&dir);
+            files.extend(files_in(&dir.join("regressions")));
+            assert!(!files.is_empty(), "{}", dir.display());
+            for path in files {
+                let data = std::fs::read(&path).expect("read a corpus file");
+                let want = target.decode(&data);
+                let got = match target {
+                    SimTarget::Scenario => {
+                        ScenarioKnobs::arbitrary_take_rest(Unstructured::new(&data))
+                            .map(|k| k.scenario())
+                    }
+                    SimTarget::Replay => ReplayKnobs::arbitrary_take_rest(Unstructured::new(&data))
+                        .map(|k| k.scenario()),
+                };
+                assert_eq!(got.as_ref(), Ok(&want), "{}", path.display());
+            }
+        }
+    }
+
+    #[test]
+    fn any_arbitrary_knobs_hold_every_invariant() {
+        // The fuzz targets' property, drawn by bolero from the same `Arbitrary` types
+        // (bounded: bolero draws nothing for a type of unbounded size without a max_len).
+        let runs = std::sync::atomic::AtomicUsize::new(0);
+        let count = || {
+            runs.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        };
+        bolero::check!()
+            .with_arbitrary::<ScenarioKnobs>()
+            .with_max_len(SCENARIO_INPUT_LEN)
+            .with_iterations(20)
+            .for_each(|k| {
+                count();
+                let (s, seed) = k.scenario();
+                check(&s, seed);
+            });
+        bolero::check!()
+            .with_arbitrary::<ReplayKnobs>()
+            .with_max_len(REPLAY_INPUT_LEN)
+            .with_iterations(20)
+            .for_each(|k| {
+                count();
+                let (s, seed) = k.scenario();
+                check(&s, seed);
+            });
+        assert_eq!(runs.into_inner(), 40);
     }
 
     #[test]

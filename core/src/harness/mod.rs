@@ -11,8 +11,8 @@
 //! Targets (stable names, typed on the command line as in `cargo fuzz run codec`):
 //! - [`codec()`]: the bytes go into every wire decoder; whatever decodes must re-encode to the
 //!   identical bytes, and decode again to the same value.
-//! - [`server_records`] / [`client_records`]: the bytes decode (with a small deterministic
-//!   byte reader, no `arbitrary` feature needed) into a [`RecordScenario`]: a configuration
+//! - [`server_records`] / [`client_records`]: the bytes decode (in the corpus format, which
+//!   is also the types' `Arbitrary` implementation) into a [`RecordScenario`]: a configuration
 //!   plus a sequence of [`Step`]s, each a record fed to one side (raw bytes, or structured
 //!   records the harness encrypts with the real keys) or an application call. The
 //!   [`HarnessReport`] holds the typed events of both sides for a trace.
@@ -23,9 +23,12 @@ pub mod records;
 
 pub use self::codec::codec;
 pub use self::records::{
-    client_records, server_records, trace_records, AppCall, EpochChoice, HarnessReport,
-    RecordScenario, Step, TraceEntry,
+    check_scenario, client_records, server_records, trace_records, trace_scenario, AppCall,
+    EpochChoice, HarnessReport, RecordScenario, Step, TraceEntry,
 };
+/// The `arbitrary` crate the harness input types implement, for the crates whose typed
+/// fuzz inputs build on it (sim's `ScenarioKnobs`).
+pub use arbitrary;
 
 use crate::rand::Random;
 
