@@ -9,6 +9,8 @@
 //!   the knobs that matter turned: loss, a small MTU, HRR, three servers, four chunks.
 //! - `corpus/replay/`: one input per replay base scenario with its own schedule, plus the
 //!   same bases with six replays spread over every server and over time.
+//! - Both: each catalog (or replay base) scenario again on every other stack pair
+//!   (`base + 64 * pair`, [`STACK_PAIRS`]) where the pair can run it.
 //!
 //! File names are the content's FNV-1a hash in hex, so a regeneration
 //! writes the same files. `regressions/` is never touched.
@@ -17,7 +19,7 @@ use std::path::{Path, PathBuf};
 use zerortt_sim::catalog;
 use zerortt_sim::harness::{
     replay_input, replay_schedule_input, scenario_input, SimTarget, REPLAY_BASES,
-    SCENARIO_INPUT_LEN,
+    SCENARIO_INPUT_LEN, STACK_PAIRS,
 };
 
 fn main() {
@@ -81,6 +83,24 @@ fn scenario_seeds() -> Vec<Vec<u8>> {
     out.push(knob(6, &[(12, 3), (13, 2)])); // three servers, ticket keys
     out.push(knob(0, &[(14, 4), (15, 5), (30, 8)])); // 100 / 1000 / session 4096
     out.push(knob(0, &[(9, 1), (10, 1), (11, 1), (19, 1), (18, 3)])); // nodelay, cwnd 1
+    out.extend(on_other_stacks(SimTarget::Scenario, n, |b| {
+        scenario_input(b, 1)
+    }));
+    out
+}
+
+/// `input(base + 64 * pair)` for every base below `n` and every pair but zerortt/zerortt
+/// that can run it.
+fn on_other_stacks(target: SimTarget, n: usize, input: impl Fn(u8) -> Vec<u8>) -> Vec<Vec<u8>> {
+    let mut out = Vec::new();
+    for pair in 1..STACK_PAIRS.len() as u8 {
+        for b in 0..n as u8 {
+            let v = input(b + 64 * pair);
+            if target.decode(&v).0.not_applicable().is_none() {
+                out.push(v);
+            }
+        }
+    }
     out
 }
 
@@ -91,6 +111,11 @@ fn replay_seeds() -> Vec<Vec<u8>> {
         let spread = [(0, 0), (5, 1), (30, 2), (120, 0), (600, 1), (2000, 2)];
         out.push(replay_schedule_input(b, 3, &spread, 2));
     }
+    out.extend(on_other_stacks(
+        SimTarget::Replay,
+        REPLAY_BASES.len(),
+        |b| replay_input(b, 1),
+    ));
     out
 }
 

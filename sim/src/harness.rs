@@ -30,6 +30,7 @@ use crate::catalog;
 use crate::explore::within_explore_ranges;
 use crate::invariants::{self, Severity};
 use crate::scenario::{Expect, Replay, Scenario, Sharing};
+use crate::subject::Stack;
 use crate::world::World;
 use std::sync::{Arc, OnceLock};
 use zerortt_core::crypto::memo::PublicKeyMemo;
@@ -93,13 +94,17 @@ pub fn replay(data: &[u8]) {
 pub fn describe(target: &str, data: &[u8]) -> Option<(Scenario, u64)> {
     let (s, seed) = SimTarget::from_name(target)?.decode(data);
     s.validate("fuzz input").ok()?;
+    if s.not_applicable().is_some() {
+        return None;
+    }
     Some((s, seed))
 }
 
 /// Runs a decoded scenario and panics with `oracle <invariant>:` on the first violation
 /// (an invalid scenario is skipped).
 pub fn check(s: &Scenario, seed: u64) {
-    if s.validate("fuzz input").is_err() {
+    // A knob the chosen stack lacks makes the input as uninteresting as an invalid one.
+    if s.validate("fuzz input").is_err() || s.not_applicable().is_some() {
         return;
     }
     // The invariants only: the trace text and its hash (`run_one`) cost a fuzzer about a
@@ -209,7 +214,7 @@ pub const SEEDS_FUZZED: u64 = 1 << 16;
 ///
 /// | offset | knob | 0 keeps the catalog value, else |
 /// |---|---|---|
-/// | 0 | base catalog scenario | `b % catalog size` (always read) |
+/// | 0 | base catalog scenario, stack pair | `(b % 64) % catalog size`; pair `b / 64` of [`STACK_PAIRS`] (always read) |
 /// | 1-2 | network.latency_ms | 0-200 ms |
 /// | 3 | network.jitter_ms | 0-20 ms |
 /// | 4 | network.loss | 0.00-0.30 |
@@ -469,7 +474,7 @@ pub const REPLAY_INPUT_LEN: usize = REPLAY_SEED_AT + 2;
 ///
 /// | offset | knob | 0 keeps the base value, else |
 /// |---|---|---|
-/// | 0 | base scenario | `b % 7` of [`REPLAY_BASES`] (always read) |
+/// | 0 | base scenario, stack pair | `(b % 64) % 7` of [`REPLAY_BASES`]; pair `b / 64` of [`STACK_PAIRS`] (always read) |
 /// | 1 | server.count | 1-3 |
 /// | 2 | server.sharing | as in [`decode_scenario`] |
 /// | 3 | server.no_anti_replay | odd: true |
@@ -592,8 +597,28 @@ fn with_expectations(mut s: Scenario, catalog: &Scenario) -> Scenario {
     s
 }
 
-/// Catalog scenario `b` (from `names` if given), modulo their number.
+/// The client/server stack pairs the base byte's top two bits choose (`b / 64`): the low
+/// six bits pick the scenario, so every input written before stacks existed (base < 64)
+/// still runs on zerortt-core at both ends.
+pub const STACK_PAIRS: [(Stack, Stack); 4] = [
+    (Stack::Zerortt, Stack::Zerortt),
+    (Stack::Zerortt, Stack::Rustls),
+    (Stack::Rustls, Stack::Zerortt),
+    (Stack::Rustls, Stack::Rustls),
+];
+
+/// Catalog scenario `b % 64` (from `names` if given), modulo their number, on the stack
+/// pair `b / 64` of [`STACK_PAIRS`].
 fn base(b: u8, names: Option<&[&str]>) -> Scenario {
+    let (client, server) = STACK_PAIRS[usize::from(b / 64)];
+    let mut s = catalog_scenario(b % 64, names);
+    s.client.stack = client;
+    s.server.stack = server;
+    s
+}
+
+/// Catalog scenario `b` (from `names` if given), modulo their number.
+fn catalog_scenario(b: u8, names: Option<&[&str]>) -> Scenario {
     // Parsed once per process: parsing 21 TOML files on every input would cost the fuzzer
     // a good share of its runs.
     static CATALOG: std::sync::OnceLock<Vec<Scenario>> = std::sync::OnceLock::new();

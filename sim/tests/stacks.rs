@@ -143,3 +143,20 @@ fn the_diff_shows_rustls_refusing_early_data_on_stateless_tickets_beside_zerortt
         insta::assert_snapshot!("diff_replay_cluster_ticket_keys", text);
     });
 }
+
+#[test]
+fn a_fuzz_input_picks_its_stack_pair_with_the_top_bits_of_its_base_byte() {
+    use zerortt_sim::harness::{decode_scenario, scenario_input, STACK_PAIRS};
+    let first = &catalog::all()[0];
+    for (i, pair) in STACK_PAIRS.iter().enumerate() {
+        let (s, _) = decode_scenario(&scenario_input(64 * i as u8, 1));
+        assert_eq!((s.client.stack, s.server.stack), *pair);
+        assert_eq!(s.name, first.name, "the low bits still pick the scenario");
+    }
+    // Inputs written before stacks (base < 64) keep running on zerortt at both ends.
+    let (s, _) = decode_scenario(&scenario_input(5, 1));
+    assert_eq!(
+        (s.client.stack, s.server.stack),
+        (Stack::Zerortt, Stack::Zerortt)
+    );
+}
