@@ -159,6 +159,12 @@ pub enum SubjectError {
     },
     /// The peer closed the connection cleanly (close_notify).
     Closed,
+    /// A client's early data phase was ended by the stack itself, not by the application:
+    /// rustls sends EndOfEarlyData as soon as it has processed the server's flight, so later
+    /// early writes are impossible there (zerortt-core and OpenSSL stay in the early phase
+    /// until the application completes the handshake). Nothing was written; send the rest
+    /// after the handshake.
+    EarlyDataPhaseEnded,
 }
 
 impl SubjectError {
@@ -198,6 +204,7 @@ impl fmt::Display for SubjectError {
             SubjectError::Misuse(m) => write!(f, "API misuse: {m}"),
             SubjectError::Fatal { message, .. } => write!(f, "fatal: {message}"),
             SubjectError::Closed => f.write_str("closed by peer"),
+            SubjectError::EarlyDataPhaseEnded => f.write_str("early data phase ended by the stack"),
         }
     }
 }

@@ -512,13 +512,14 @@ impl Subject for RustlsSubject {
         match self.conn.as_mut() {
             Some(rustls::Connection::Client(c)) => {
                 let Some(mut early) = c.early_data() else {
-                    return Err(SubjectError::Misuse(if !c.is_handshaking() {
-                        ApiMisuse::EarlyDataAfterHandshake
-                    } else if self.early_offered {
-                        ApiMisuse::EarlyDataRejected
+                    return Err(if !self.early_offered {
+                        SubjectError::Misuse(ApiMisuse::SessionDoesNotAllowEarlyData)
+                    } else if c.is_early_data_accepted() {
+                        // rustls sent EndOfEarlyData with the server's flight.
+                        SubjectError::EarlyDataPhaseEnded
                     } else {
-                        ApiMisuse::SessionDoesNotAllowEarlyData
-                    }));
+                        SubjectError::Misuse(ApiMisuse::EarlyDataRejected)
+                    });
                 };
                 let remaining = early.bytes_left();
                 if data.len() > remaining {

@@ -371,9 +371,10 @@ impl ClientApp {
                     .borrow_mut()
                     .early_written
                     .extend_from_slice(&data[..n]),
-                Err(SubjectError::Misuse(ApiMisuse::EarlyDataRejected)) => {
-                    self.early_stopped = true
-                }
+                // A rejection, or a stack that ended the early phase itself (rustls): the
+                // script's early data stops here.
+                Err(SubjectError::Misuse(ApiMisuse::EarlyDataRejected))
+                | Err(SubjectError::EarlyDataPhaseEnded) => self.early_stopped = true,
                 Err(SubjectError::Misuse(ApiMisuse::SessionDoesNotAllowEarlyData)) => {
                     self.early_stopped = true
                 }
