@@ -10,7 +10,7 @@ use zerortt_core::conn::events::{Event, KeyEpoch};
 use zerortt_core::crypto::keylog::KeyLogLabel;
 use zerortt_core::crypto::record_protection::RecordDecrypter;
 use zerortt_core::crypto::suites::{self, Tls13CipherSuite};
-use zerortt_core::msgs::deframer::{HandshakeJoiner, RecordDeframer};
+use zerortt_core::msgs::deframer::HandshakeJoiner;
 use zerortt_core::msgs::enums::{ContentType, ProtocolVersion};
 use zerortt_core::msgs::handshake::{HandshakeMessage, HandshakePayload};
 use zerortt_core::msgs::record::Record;
@@ -26,24 +26,11 @@ pub fn move_bytes(from: &mut Connection, to: &mut Connection) -> Vec<u8> {
     wire
 }
 
-/// Every complete record in `wire`, in order.
-pub fn wire_records(wire: &[u8]) -> Vec<Record> {
-    let mut deframer = RecordDeframer::new();
-    let mut out = Vec::new();
-    let mut rest = wire;
-    loop {
-        let n = deframer.push(rest);
-        rest = &rest[n..];
-        while let Some(record) = deframer.pop().expect("well-formed records") {
-            out.push(record);
-        }
-        if n == 0 {
-            return out;
-        }
-    }
-}
+/// Every complete record in `wire`, in order (the scripted peer's splitter; every test
+/// that includes this module includes `common/scripted.rs` as `scripted`).
+pub use crate::scripted::records as wire_records;
 
-/// The middlebox-compatibility ChangeCipherSpec exactly as RFC 9846 D.4 (and section 5)
+/// The middlebox-compatibility ChangeCipherSpec exactly as RFC 9846 E.4 (and section 5)
 /// has it on the wire: type 20, legacy_record_version 0x0303, the single byte 0x01.
 pub fn compat_ccs() -> Record {
     Record {
