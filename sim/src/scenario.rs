@@ -171,12 +171,16 @@ impl Default for Server {
             hello_retry: false,
             allow_early_data: "always".into(),
             half_rtt_response: false,
-            ticket_age_tolerance_ms: 10_000,
+            ticket_age_tolerance_ms: TICKET_AGE_TOLERANCE_MS_DEFAULT,
             external_cache_latency_ms: 5.0,
             external_psk: false,
         }
     }
 }
+
+/// OpenSSL's ticket age tolerance (10 s); a scenario that sets another needs a stack that
+/// lets it be set.
+const TICKET_AGE_TOLERANCE_MS_DEFAULT: u64 = 10_000;
 
 /// The client application's script.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -283,7 +287,7 @@ impl Scenario {
         if s.max_early_data_after_tickets.is_some() {
             knobs.push(Knob::MaxEarlyDataAfterTickets);
         }
-        if s.ticket_age_tolerance_ms != Server::default().ticket_age_tolerance_ms {
+        if s.ticket_age_tolerance_ms != TICKET_AGE_TOLERANCE_MS_DEFAULT {
             knobs.push(Knob::TicketAgeTolerance);
         }
         match s.sharing {

@@ -183,13 +183,13 @@ impl SubjectError {
 
 impl From<ConnError> for SubjectError {
     fn from(e: ConnError) -> Self {
+        let retry_without_early_data = e.should_retry_without_early_data();
         match e {
             ConnError::WantRead => SubjectError::WantRead,
             ConnError::Misuse(m) => SubjectError::Misuse(m),
             ConnError::Closed => SubjectError::Closed,
             ConnError::Fatal(inner) => SubjectError::Fatal {
-                retry_without_early_data: ConnError::Fatal(inner.clone())
-                    .should_retry_without_early_data(),
+                retry_without_early_data,
                 message: inner.to_string(),
             },
         }

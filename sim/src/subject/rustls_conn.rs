@@ -494,8 +494,7 @@ impl Subject for RustlsSubject {
         }
         let is_client = matches!(conn, rustls::Connection::Client(_));
         let handshaking = conn.is_handshaking();
-        let written = out[start..].to_vec();
-        self.record_events(&written, is_client, handshaking);
+        self.record_events(&out[start..], is_client, handshaking);
         out.len() - start
     }
 
