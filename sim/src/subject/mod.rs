@@ -234,8 +234,6 @@ impl Session {
 /// page's and zerortt-core's (`zerortt_core::conn` documents it); every call takes the
 /// virtual time.
 pub trait Subject {
-    /// The stack.
-    fn stack(&self) -> Stack;
     /// Hands in bytes from the peer; returns how many were taken (back-pressure).
     fn read_tls(&mut self, bytes: &[u8]) -> usize;
     /// Appends the bytes to send; returns how many.

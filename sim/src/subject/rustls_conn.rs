@@ -14,7 +14,7 @@
 //! handshake completes (rustls has no "EndOfEarlyData arrived" signal).
 
 use super::rustls_stack::{client_connection, SeededStream, SessionStore, VirtualClock};
-use super::{Session, Stack, Subject, SubjectError};
+use super::{Session, Subject, SubjectError};
 use rustls::client::Tls13ClientSessionValue;
 use rustls::{ClientConfig, HandshakeKind, ServerConfig, ServerConnection};
 use std::io::{Read, Write};
@@ -459,10 +459,6 @@ fn would_block(e: &std::io::Error) -> bool {
 }
 
 impl Subject for RustlsSubject {
-    fn stack(&self) -> Stack {
-        Stack::Rustls
-    }
-
     fn read_tls(&mut self, bytes: &[u8]) -> usize {
         // rustls takes an empty read as the peer's EOF: never hand it one.
         if bytes.is_empty() || self.error.is_some() {

@@ -1,7 +1,7 @@
 //! zerortt-core as a subject: a thin wrapper, so its traces are exactly those of the
 //! connection itself.
 
-use super::{Session, Stack, Subject, SubjectError};
+use super::{Session, Subject, SubjectError};
 use zerortt_core::time::Timestamp;
 use zerortt_core::{Connection, EarlyDataStatus, Event, ReadEarlyData};
 
@@ -18,10 +18,6 @@ impl ZerorttSubject {
 }
 
 impl Subject for ZerorttSubject {
-    fn stack(&self) -> Stack {
-        Stack::Zerortt
-    }
-
     fn read_tls(&mut self, bytes: &[u8]) -> usize {
         self.conn.read_tls(bytes)
     }
