@@ -10,6 +10,7 @@ pub mod diff;
 pub mod explore;
 pub mod harness;
 pub mod invariants;
+pub mod live;
 pub mod net;
 pub mod report;
 pub mod scenario;

@@ -137,6 +137,14 @@ enum Command {
         #[command(flatten)]
         stacks: StackArgs,
     },
+    // --- live: real TCP sockets (issue 14) ---
+    /// A zerortt-core server on a real TCP port; prints one line per connection.
+    Serve(live_cli::ServeArgs),
+    /// One client connection with optional early data and session file (like s_client).
+    Connect(live_cli::ConnectArgs),
+    /// Does a live server accept a replayed 0-RTT flight? Named checks, exit 1 if so.
+    Probe(live_cli::ProbeArgs),
+    // --- end live ---
 }
 
 fn main() -> ExitCode {
@@ -173,6 +181,11 @@ fn print_verdict(v: &Verdict) {
 
 fn run(command: Command) -> Result<ExitCode, String> {
     match command {
+        // --- live (issue 14) ---
+        Command::Serve(args) => Ok(live_cli::serve(args)),
+        Command::Connect(args) => Ok(live_cli::connect(args)),
+        Command::Probe(args) => Ok(live_cli::probe(args)),
+        // --- end live ---
         Command::Scenarios => {
             println!("scenarios:");
             for s in catalog::all() {
@@ -567,3 +580,261 @@ fn explore(
         ExitCode::FAILURE
     })
 }
+
+// --- live: `zerortt serve`, `connect`, `probe` over real TCP sockets (issue 14) ---
+mod live_cli {
+    use clap::Args;
+    use std::path::PathBuf;
+    use std::process::ExitCode;
+    use std::sync::{Arc, Mutex};
+    use std::time::Duration;
+    use zerortt_core::identity::test_identity;
+    use zerortt_core::ClientConfig;
+    use zerortt_sim::live::connect::{self, ClientSetup, ConnectOptions};
+    use zerortt_sim::live::driver::SharedKeyLog;
+    use zerortt_sim::live::keylog::KeyLogWriter;
+    use zerortt_sim::live::probe::{self, ProbeOptions};
+    use zerortt_sim::live::serve::{self, ServeOptions};
+    use zerortt_sim::live::{self, LiveError, Target};
+
+    /// Options every client command shares.
+    #[derive(Args, Debug)]
+    pub struct ClientArgs {
+        /// HOST:PORT to connect to.
+        target: String,
+        /// Server name for SNI and the certificate check (default: the host).
+        #[arg(long)]
+        sni: Option<String>,
+        /// ALPN protocols to offer, comma-separated (h2,http/1.1).
+        #[arg(long)]
+        alpn: Option<String>,
+        /// Trust anchors (PEM or DER) instead of the system CA bundle.
+        #[arg(long)]
+        ca: Option<PathBuf>,
+        /// Accept any server certificate (for experiments only).
+        #[arg(long)]
+        insecure: bool,
+        /// Disable Nagle (TCP_NODELAY) so each flight leaves at once.
+        #[arg(long)]
+        nodelay: bool,
+        /// Bound of each TCP connect and each handshake, in ms.
+        #[arg(long, default_value_t = 5000)]
+        timeout_ms: u64,
+        /// Silence after which the server's answer counts as complete, in ms.
+        #[arg(long, default_value_t = 500)]
+        wait_ms: u64,
+        /// Append NSS key log lines (SSLKEYLOGFILE format) to this file.
+        #[arg(long)]
+        keylog: Option<PathBuf>,
+    }
+
+    /// `zerortt connect`.
+    #[derive(Args, Debug)]
+    pub struct ConnectArgs {
+        #[command(flatten)]
+        client: ClientArgs,
+        /// Send this file as early data (needs --sess-in with a ticket that allows it).
+        #[arg(long)]
+        early_data: Option<PathBuf>,
+        /// Send this file after the handshake.
+        #[arg(long)]
+        request: Option<PathBuf>,
+        /// Resume the session in this zerortt session file.
+        #[arg(long)]
+        sess_in: Option<PathBuf>,
+        /// Write the newest session (ticket) to this file.
+        #[arg(long)]
+        sess_out: Option<PathBuf>,
+    }
+
+    /// `zerortt probe`.
+    #[derive(Args, Debug)]
+    pub struct ProbeArgs {
+        #[command(flatten)]
+        client: ClientArgs,
+        /// The request sent as early data (default: an HTTP HEAD for the SNI name).
+        #[arg(long)]
+        request: Option<PathBuf>,
+        /// Replay the captured flight once more after this many ms (the freshness check).
+        #[arg(long)]
+        replay_after_ms: Option<u64>,
+        /// Print the report as JSON.
+        #[arg(long)]
+        json: bool,
+    }
+
+    /// `zerortt serve`.
+    #[derive(Args, Debug)]
+    pub struct ServeArgs {
+        /// Address to listen on; port 0 picks a free one (printed on start).
+        #[arg(long, default_value = "127.0.0.1:4433")]
+        listen: String,
+        /// Certificate chain (PEM or DER); default: the shipped ECDSA P-256 test identity
+        /// for localhost and zerortt.test.
+        #[arg(long, requires = "key")]
+        cert: Option<PathBuf>,
+        /// The certificate's PKCS#8 key (PEM or DER; Ed25519 or ECDSA P-256).
+        #[arg(long, requires = "cert")]
+        key: Option<PathBuf>,
+        /// max_early_data advertised in tickets; 0 turns early data off.
+        #[arg(long, default_value_t = 16384)]
+        max_early_data: u32,
+        /// recv_max_early_data: the most early data accepted.
+        #[arg(long, default_value_t = 16384)]
+        recv_max_early_data: u32,
+        /// SSL_OP_NO_ANTI_REPLAY: reusable tickets, replayable 0-RTT.
+        #[arg(long)]
+        no_anti_replay: bool,
+        /// The allow-early-data callback: always or never.
+        #[arg(long, default_value = "always")]
+        allow_early_data: String,
+        /// Answer every first ClientHello with a HelloRetryRequest (cookie).
+        #[arg(long)]
+        hello_retry: bool,
+        /// ALPN protocols, preferred first, comma-separated.
+        #[arg(long)]
+        alpn: Option<String>,
+        /// Answer early data with 0.5-RTT data before the client's Finished.
+        #[arg(long)]
+        half_rtt: bool,
+        /// Tickets sent after each handshake.
+        #[arg(long, default_value_t = 2)]
+        num_tickets: usize,
+        /// Ticket age tolerance in ms (RFC 9846 8.3).
+        #[arg(long, default_value_t = 10_000)]
+        ticket_age_tolerance_ms: u64,
+        /// Stop after this many connections.
+        #[arg(long)]
+        max_connections: Option<u64>,
+        /// Bound of each connection's handshake and request, in ms.
+        #[arg(long, default_value_t = 10_000)]
+        timeout_ms: u64,
+        /// Append NSS key log lines to this file.
+        #[arg(long)]
+        keylog: Option<PathBuf>,
+    }
+
+    fn exit(e: LiveError) -> ExitCode {
+        eprintln!("error: {}", e.message);
+        ExitCode::from(e.kind.exit_code())
+    }
+
+    fn keylog(path: &Option<PathBuf>) -> Result<Option<SharedKeyLog>, LiveError> {
+        path.as_ref()
+            .map(|p| {
+                KeyLogWriter::append(p)
+                    .map(|w| Arc::new(Mutex::new(w)))
+                    .map_err(|e| LiveError::usage(format!("--keylog {}: {e}", p.display())))
+            })
+            .transpose()
+    }
+
+    fn setup(a: &ClientArgs) -> Result<ClientSetup, LiveError> {
+        let target = Target::parse(&a.target)?;
+        let mut config = ClientConfig::new(live::trust(a.ca.as_deref(), a.insecure)?);
+        config.alpn_protocols = live::parse_alpn(a.alpn.as_deref())?;
+        Ok(ClientSetup {
+            server_name: a.sni.clone().unwrap_or_else(|| target.host.clone()),
+            target,
+            config: Arc::new(config),
+            timeout: Duration::from_millis(a.timeout_ms),
+            idle: Duration::from_millis(a.wait_ms),
+            nodelay: a.nodelay,
+            keylog: keylog(&a.keylog)?,
+        })
+    }
+
+    const PAYLOAD_BYTES_MAX: usize = 1 << 20;
+
+    pub fn connect(a: ConnectArgs) -> ExitCode {
+        let run = || -> Result<(), LiveError> {
+            let read = |p: &Option<PathBuf>, what| {
+                p.as_deref()
+                    .map(|p| live::read_payload(p, what, PAYLOAD_BYTES_MAX))
+                    .transpose()
+            };
+            let opts = ConnectOptions {
+                setup: setup(&a.client)?,
+                early_data: read(&a.early_data, "--early-data")?,
+                request: read(&a.request, "--request")?,
+                sess_in: a.sess_in.clone(),
+                sess_out: a.sess_out.clone(),
+            };
+            connect::run(&opts)
+        };
+        match run() {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => exit(e),
+        }
+    }
+
+    pub fn probe(a: ProbeArgs) -> ExitCode {
+        let run = || -> Result<probe::ProbeReport, LiveError> {
+            let setup = setup(&a.client)?;
+            let request = match &a.request {
+                Some(p) => live::read_payload(p, "--request", PAYLOAD_BYTES_MAX)?,
+                None => probe::default_request(&setup.server_name),
+            };
+            let opts = ProbeOptions {
+                setup,
+                request,
+                replay_after: a.replay_after_ms.map(Duration::from_millis),
+            };
+            probe::run(&opts)
+        };
+        match run() {
+            Ok(report) => {
+                if a.json {
+                    match serde_json::to_string_pretty(&report) {
+                        Ok(text) => println!("{text}"),
+                        Err(e) => eprintln!("error: JSON: {e}"),
+                    }
+                } else {
+                    print!("{}", probe::table(&report));
+                }
+                ExitCode::from(report.exit_code)
+            }
+            Err(e) => exit(e),
+        }
+    }
+
+    pub fn serve(a: ServeArgs) -> ExitCode {
+        let run = || -> Result<(), LiveError> {
+            let identity = match (&a.cert, &a.key) {
+                (Some(c), Some(k)) => live::load_identity(c, k)?,
+                _ => test_identity::ecdsa_p256(),
+            };
+            let allow_early_data = match a.allow_early_data.as_str() {
+                "always" => true,
+                "never" => false,
+                other => {
+                    return Err(LiveError::usage(format!(
+                        "--allow-early-data '{other}': expected always or never"
+                    )))
+                }
+            };
+            let opts = ServeOptions {
+                listen: a.listen.clone(),
+                identity,
+                max_early_data: a.max_early_data,
+                recv_max_early_data: a.recv_max_early_data,
+                no_anti_replay: a.no_anti_replay,
+                allow_early_data,
+                hello_retry: a.hello_retry,
+                alpn: live::parse_alpn(a.alpn.as_deref())?,
+                half_rtt: a.half_rtt,
+                num_tickets: a.num_tickets,
+                ticket_age_tolerance: Duration::from_millis(a.ticket_age_tolerance_ms),
+                keylog: keylog(&a.keylog)?,
+                max_connections: a.max_connections,
+                timeout: Duration::from_millis(a.timeout_ms),
+            };
+            serve::run(&opts)
+        };
+        match run() {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => exit(e),
+        }
+    }
+}
+// --- end live ---
