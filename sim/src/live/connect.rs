@@ -378,14 +378,16 @@ pub fn run(opts: &ConnectOptions) -> Result<(), LiveError> {
                 session_file::write(path, s)?;
                 println!("session written to {}", path.display());
             }
-            None => return Err(LiveError::new(
-                super::Failure::Handshake,
-                format!(
+            None => {
+                return Err(LiveError::new(
+                    super::Failure::Handshake,
+                    format!(
                     "--sess-out {}: the server sent no ticket within {} ms of idleness (--wait-ms)",
                     path.display(),
                     setup.idle.as_millis()
                 ),
-            )),
+                ))
+            }
         }
     }
     Ok(())
