@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::thread;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// The binary under test.
 pub const ZERORTT: &str = env!("CARGO_BIN_EXE_zerortt");
@@ -46,7 +46,7 @@ pub fn run_bounded(cmd: &mut Command, limit: Duration) -> Ran {
         .expect("spawn");
     let out = collect(child.stdout.take().unwrap());
     let err = collect(child.stderr.take().unwrap());
-    let start = Instant::now();
+    let start = zerortt_sim::live::instant();
     let status = loop {
         if let Some(status) = child.try_wait().unwrap() {
             break status;
@@ -121,7 +121,7 @@ impl Server {
 
     /// Waits (bounded) until the output contains `needle` `count` times.
     pub fn wait_for(&self, needle: &str, count: usize, limit: Duration) -> String {
-        let start = Instant::now();
+        let start = zerortt_sim::live::instant();
         loop {
             let text = self.output();
             if text.matches(needle).count() >= count {
