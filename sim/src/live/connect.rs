@@ -224,14 +224,14 @@ pub fn attempt(
         timings.server_flight_ms = Some(at.saturating_duration_since(start).as_secs_f64() * 1000.0);
     }
     if failure.is_none() && !d.conn.is_init_finished() && d.first_bytes.is_empty() {
-        failure = Some(d.explain(
-            &match end {
-                End::Eof => Stop::PeerClosed,
-                _ => Stop::Timeout,
-            },
-            "before answering the ClientHello",
-            setup.timeout,
-        ));
+        // Only the replay gets here (a finishing handshake failed above): the server
+        // answered its flight with nothing, within the idle time or until it closed.
+        let (stop, waited) = match end {
+            End::Eof => (Stop::PeerClosed, setup.timeout),
+            End::Idle => (Stop::Timeout, setup.idle),
+            _ => (Stop::Timeout, setup.timeout),
+        };
+        failure = Some(d.explain(&stop, "before answering the ClientHello", waited));
     }
     if failure.is_none() && d.peer_is_not_tls() {
         failure = Some(d.explain(&Stop::Timeout, "", setup.timeout));

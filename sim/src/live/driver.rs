@@ -378,10 +378,7 @@ pub fn explain_stop(stop: &Stop, peer: &str, phase: &str, timeout: Duration) -> 
         ),
         Stop::Timeout => LiveError::new(
             Failure::Silent,
-            format!(
-                "{peer} sent nothing for {} ms {phase} (--timeout-ms)",
-                timeout.as_millis()
-            ),
+            format!("{peer} sent nothing for {} ms {phase}", timeout.as_millis()),
         ),
         Stop::Io(e) => LiveError::new(Failure::Silent, format!("{peer} {phase}: socket: {e}")),
         Stop::Stalled => LiveError::new(
