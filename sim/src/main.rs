@@ -655,9 +655,10 @@ mod live_cli {
         /// The request sent as early data (default: an HTTP HEAD for the SNI name).
         #[arg(long)]
         request: Option<PathBuf>,
-        /// Replay the captured flight once more after this many ms (the freshness check).
+        /// Replay the captured flight once more after this delay (the freshness check):
+        /// a number with a unit, e.g. 500ms, 11s, 2m; at most 10m.
         #[arg(long)]
-        replay_after_ms: Option<u64>,
+        replay_after: Option<String>,
         /// Print the report as JSON.
         #[arg(long)]
         json: bool,
@@ -733,6 +734,13 @@ mod live_cli {
         let target = Target::parse(&a.target)?;
         let mut config = ClientConfig::new(live::trust(a.ca.as_deref(), a.insecure)?);
         config.alpn_protocols = live::parse_alpn(a.alpn.as_deref())?;
+        if a.sni.is_none() && target.host.parse::<std::net::IpAddr>().is_ok() {
+            // The core always sends SNI; RFC 6066 3 does not permit an address literal.
+            eprintln!(
+                "note: no --sni given: the address {} goes into SNI and the certificate check",
+                target.host
+            );
+        }
         Ok(ClientSetup {
             server_name: a.sni.clone().unwrap_or_else(|| target.host.clone()),
             target,
@@ -778,7 +786,11 @@ mod live_cli {
             let opts = ProbeOptions {
                 setup,
                 request,
-                replay_after: a.replay_after_ms.map(Duration::from_millis),
+                replay_after: a
+                    .replay_after
+                    .as_deref()
+                    .map(|t| live::parse_delay(t, "--replay-after"))
+                    .transpose()?,
             };
             probe::run(&opts)
         };

@@ -89,8 +89,8 @@ fn a_replay_later_than_the_ticket_age_tolerance_is_rejected_by_the_freshness_che
         "localhost",
         "--ca",
         &ca(),
-        "--replay-after-ms",
-        "2500",
+        "--replay-after",
+        "2500ms",
     ]);
     // The immediate replay is accepted (exit 1), the late one is not.
     assert_eq!(ran.code, Some(1), "{}", ran.stdout);
@@ -378,4 +378,97 @@ fn bad_arguments_exit_2_naming_the_expected_form() {
         "{}",
         ran.stderr
     );
+}
+
+#[test]
+fn serve_knobs_that_refuse_early_data_make_the_probe_warn_and_stop_before_the_replay() {
+    for (knob, evidence_part) in [
+        (&["--hello-retry"][..], "HelloRetryRequest"),
+        (
+            &["--allow-early-data", "never"][..],
+            "resumed yes, early data rejected",
+        ),
+    ] {
+        let server = zerortt_serve(knob);
+        let (report, ran) = probe_json(&[&server.addr(), "--sni", "localhost", "--ca", &ca()]);
+        assert_eq!(ran.code, Some(0), "{knob:?}: {}", ran.stderr);
+        assert_eq!(
+            outcome(&report, "early_data_accepted"),
+            "warn",
+            "{knob:?}: {report}"
+        );
+        let ev = evidence(&report, "early_data_accepted");
+        assert!(ev.contains(evidence_part), "{knob:?}: {ev}");
+        assert_eq!(outcome(&report, "replay"), "not_applicable");
+        let line = server.conn_line(2);
+        assert!(
+            line.contains("resumed=yes early_data=rejected"),
+            "{knob:?}: {line}"
+        );
+    }
+}
+
+#[test]
+fn tickets_with_max_early_data_0_make_the_0rtt_checks_not_applicable() {
+    let server = zerortt_serve(&["--max-early-data", "0"]);
+    let (report, ran) = probe_json(&[&server.addr(), "--sni", "localhost", "--ca", &ca()]);
+    assert_eq!(ran.code, Some(0), "{}", ran.stderr);
+    assert_eq!(report["max_early_data"], 0);
+    assert_eq!(outcome(&report, "tickets"), "pass");
+    assert_eq!(outcome(&report, "early_data_accepted"), "not_applicable");
+    assert!(evidence(&report, "replay").contains("max_early_data 0"));
+    assert_eq!(report["connections"], 1);
+}
+
+#[test]
+fn connect_negotiates_the_alpn_protocol_serve_prefers_among_those_offered() {
+    let server = zerortt_serve(&["--alpn", "h2,http/1.1"]);
+    let ran = zerortt(&[
+        "connect",
+        &server.addr(),
+        "--sni",
+        "localhost",
+        "--ca",
+        &ca(),
+        "--alpn",
+        "http/1.1,h2",
+    ]);
+    assert_eq!(ran.code, Some(0), "{}", ran.stderr);
+    assert!(ran.stdout.contains("ALPN h2"), "{}", ran.stdout);
+}
+
+#[test]
+fn a_certificate_from_an_unknown_ca_exits_4_naming_the_way_out() {
+    let server = zerortt_serve(&[]);
+    let other =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../core/testdata/other-ca.der");
+    let ran = zerortt(&[
+        "probe",
+        &server.addr(),
+        "--sni",
+        "localhost",
+        "--ca",
+        &other.display().to_string(),
+    ]);
+    assert_eq!(ran.code, Some(4), "{}", ran.stderr);
+    assert!(
+        ran.stderr.contains("certificate not trusted"),
+        "{}",
+        ran.stderr
+    );
+    assert!(ran.stderr.contains("UnknownIssuer"), "{}", ran.stderr);
+}
+
+#[test]
+fn an_address_nobody_answers_exits_3_within_the_connect_timeout() {
+    // 100::/64 is discard-only (RFC 6666): a timeout, or unreachable where IPv6 is off.
+    let ran = zerortt(&[
+        "connect",
+        "[100::1]:443",
+        "--insecure",
+        "--timeout-ms",
+        "300",
+    ]);
+    assert_eq!(ran.code, Some(3), "{}", ran.stderr);
+    assert!(ran.stderr.contains("cannot connect to"), "{}", ran.stderr);
 }

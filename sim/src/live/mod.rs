@@ -341,6 +341,32 @@ pub fn read_payload(path: &Path, what: &str, max_bytes: usize) -> Result<Vec<u8>
     Ok(out)
 }
 
+/// Most delay `parse_delay` accepts: the probe waits this long at most.
+pub const DELAY_MAX: Duration = Duration::from_secs(600);
+
+/// Parses a delay with its unit (`500ms`, `11s`, `2m`), at most [`DELAY_MAX`]; `flag` names
+/// the option in messages.
+pub fn parse_delay(text: &str, flag: &str) -> Result<Duration, LiveError> {
+    let bad = || {
+        LiveError::usage(format!(
+            "{flag} '{text}': expected a number with a unit (ms, s or m), e.g. 500ms or 11s, \
+             at most 10m"
+        ))
+    };
+    let digits = text.trim_end_matches(|c: char| c.is_ascii_alphabetic());
+    let value: u64 = digits.parse().map_err(|_| bad())?;
+    let d = match &text[digits.len()..] {
+        "ms" => Duration::from_millis(value),
+        "s" => Duration::from_secs(value),
+        "m" => Duration::from_secs(value.saturating_mul(60)),
+        _ => return Err(bad()),
+    };
+    if d > DELAY_MAX {
+        return Err(bad());
+    }
+    Ok(d)
+}
+
 /// Parses a comma-separated ALPN list (`h2,http/1.1`).
 pub fn parse_alpn(list: Option<&str>) -> Result<Vec<Vec<u8>>, LiveError> {
     let Some(list) = list else {
@@ -394,6 +420,24 @@ mod tests {
         ]
         .map(Failure::exit_code);
         assert_eq!(codes, [2, 3, 4, 5]);
+    }
+
+    #[test]
+    fn a_delay_needs_a_unit_and_stays_under_ten_minutes() {
+        assert_eq!(
+            parse_delay("500ms", "--d").unwrap(),
+            Duration::from_millis(500)
+        );
+        assert_eq!(parse_delay("11s", "--d").unwrap(), Duration::from_secs(11));
+        assert_eq!(parse_delay("2m", "--d").unwrap(), Duration::from_secs(120));
+        for bad in ["11", "s", "1h", "11m", "-1s", "1.5s"] {
+            let e = parse_delay(bad, "--d").unwrap_err();
+            assert!(
+                e.message.starts_with(&format!("--d '{bad}'")),
+                "{}",
+                e.message
+            );
+        }
     }
 
     #[test]

@@ -525,11 +525,20 @@ pub fn pad(request: &[u8], size: usize) -> Vec<u8> {
 }
 
 fn describe(a: &Attempt) -> String {
+    let hrr = a
+        .events
+        .iter()
+        .any(|e| matches!(e, zerortt_core::Event::HelloRetryRequest));
     let mut s = format!(
-        "resumed {}, early data {} ({} bytes sent)",
+        "resumed {}, early data {} ({} bytes sent{})",
         yes_no(a.resumed),
         status_word(a.early_status),
-        a.early_bytes
+        a.early_bytes,
+        if hrr {
+            "; the server sent a HelloRetryRequest, which rejects early data (RFC 9846 4.3.10)"
+        } else {
+            ""
+        }
     );
     if let Some(e) = &a.failure {
         let _ = write!(s, "; {}", e.message);
@@ -583,10 +592,11 @@ fn finish(
 /// The report as a table for people.
 pub fn table(r: &ProbeReport) -> String {
     let mut out = format!(
-        "zerortt probe {} (sni {}): {} connections in {:.1} s\n",
+        "zerortt probe {} (sni {}): {} connection{} in {:.1} s\n",
         r.target,
         r.server_name,
         r.connections,
+        if r.connections == 1 { "" } else { "s" },
         r.elapsed_ms as f64 / 1000.0
     );
     let _ = writeln!(out, "{:<20} {:<6} EVIDENCE", "CHECK", "RESULT");
@@ -615,5 +625,48 @@ mod tests {
         assert!(padded.starts_with(b"HEAD / HTTP/1.1\r\n"));
         assert_eq!(pad(b"abc", 5), b"abc\n\n");
         assert_eq!(pad(b"abcdef", 2), b"ab");
+    }
+
+    fn accepted_attempt() -> Attempt {
+        Attempt {
+            first_flight: vec![0x16],
+            early_bytes: 16385,
+            early_refused: None,
+            early_status: EarlyDataStatus::Accepted,
+            resumed: Some(true),
+            handshake_complete: true,
+            suite: None,
+            alpn: None,
+            response: Vec::new(),
+            end: End::Idle,
+            sessions: Vec::new(),
+            timings: Default::default(),
+            events: Vec::new(),
+            failure: None,
+        }
+    }
+
+    #[test]
+    fn an_over_limit_flight_fails_only_when_the_server_went_on_after_accepting_it() {
+        let mut went_on = accepted_attempt();
+        went_on.response = b"HTTP/1.1 200 OK".to_vec();
+        assert_eq!(over_limit_outcome(&went_on, 16385).0, Outcome::Fail);
+
+        let silent = accepted_attempt();
+        assert_eq!(over_limit_outcome(&silent, 16385).0, Outcome::Warn);
+
+        let mut aborted_later = accepted_attempt();
+        aborted_later.end = End::Failed(zerortt_core::Error::AlertReceived(
+            zerortt_core::msgs::enums::AlertDescription::UnexpectedMessage,
+        ));
+        assert_eq!(over_limit_outcome(&aborted_later, 16385).0, Outcome::Pass);
+
+        let mut rejected = accepted_attempt();
+        rejected.early_status = EarlyDataStatus::Rejected;
+        assert_eq!(over_limit_outcome(&rejected, 16385).0, Outcome::Pass);
+
+        let mut refused = accepted_attempt();
+        refused.failure = Some(LiveError::new(Failure::Handshake, "alert"));
+        assert_eq!(over_limit_outcome(&refused, 16385).0, Outcome::Pass);
     }
 }
