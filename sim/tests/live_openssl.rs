@@ -329,3 +329,66 @@ fn a_tls_1_2_only_server_makes_the_probe_exit_4_with_an_alert_explained() {
     );
     assert!(ran.stderr.contains("TLS 1.2-only server"), "{}", ran.stderr);
 }
+
+#[test]
+fn the_key_log_of_a_0rtt_connection_equals_the_one_openssl_s_server_writes() {
+    if !openssl_available() {
+        return;
+    }
+    let dir = temp_dir("ossl-keylog");
+    let server_log = dir.join("server.log");
+    let client_log = dir.join("client.log");
+    let server = s_server(
+        &dir,
+        &[
+            "-early_data",
+            "-keylogfile",
+            &server_log.display().to_string(),
+        ],
+    );
+    let sess = dir.join("sess.txt").display().to_string();
+    let early = dir.join("early.txt");
+    std::fs::write(&early, b"key log me\n").unwrap();
+    let client_log_s = client_log.display().to_string();
+    let common = [
+        "connect",
+        &server.addr(),
+        "--sni",
+        "localhost",
+        "--ca",
+        &ca(),
+        "--keylog",
+        &client_log_s,
+    ];
+    let mut first = common.to_vec();
+    first.extend(["--sess-out", &sess]);
+    assert_eq!(zerortt(&first).code, Some(0));
+    let early_s = early.display().to_string();
+    let mut second = common.to_vec();
+    second.extend(["--sess-in", &sess, "--early-data", &early_s]);
+    let ran = zerortt(&second);
+    assert!(
+        ran.stdout.contains("early data: accepted"),
+        "{}",
+        ran.stdout
+    );
+    server.wait_for("key log me", 1, Duration::from_secs(10));
+    let sorted = |path: &Path| {
+        let mut lines: Vec<String> = std::fs::read_to_string(path)
+            .unwrap()
+            .lines()
+            .filter(|l| !l.starts_with('#') && !l.is_empty())
+            .map(str::to_owned)
+            .collect();
+        lines.sort();
+        lines
+    };
+    let ours = sorted(&client_log);
+    // Two connections: five secrets each (handshake and application traffic both ways,
+    // exporter), plus the early traffic and early exporter secrets of the 0-RTT one.
+    assert_eq!(ours.len(), 12, "{ours:#?}");
+    assert!(ours
+        .iter()
+        .any(|l| l.starts_with("CLIENT_EARLY_TRAFFIC_SECRET ")));
+    assert_eq!(ours, sorted(&server_log));
+}

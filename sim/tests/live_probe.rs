@@ -472,3 +472,39 @@ fn an_address_nobody_answers_exits_3_within_the_connect_timeout() {
     assert_eq!(ran.code, Some(3), "{}", ran.stderr);
     assert!(ran.stderr.contains("cannot connect to"), "{}", ran.stderr);
 }
+
+#[test]
+fn serve_loads_a_pem_certificate_with_a_der_key_and_refuses_a_key_of_another_certificate() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../core/testdata");
+    let cert = dir.join("server-ed25519.pem").display().to_string();
+    let key = dir.join("server-ed25519.key.pk8").display().to_string();
+    let server = zerortt_serve(&["--cert", &cert, "--key", &key]);
+    let ran = zerortt(&[
+        "connect",
+        &server.addr(),
+        "--sni",
+        "zerortt.test",
+        "--ca",
+        &ca(),
+    ]);
+    assert_eq!(ran.code, Some(0), "{}", ran.stderr);
+    assert!(ran.stdout.contains("handshake done"), "{}", ran.stdout);
+
+    let wrong = dir.join("server-ecdsa-p256.key.pk8").display().to_string();
+    let ran = zerortt(&[
+        "serve",
+        "--cert",
+        &cert,
+        "--key",
+        &wrong,
+        "--listen",
+        "127.0.0.1:0",
+    ]);
+    assert_eq!(ran.code, Some(2));
+    assert!(
+        ran.stderr
+            .contains("the private key does not match the leaf certificate"),
+        "{}",
+        ran.stderr
+    );
+}
