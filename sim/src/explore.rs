@@ -126,7 +126,16 @@ pub fn replay_command(s: &Scenario, seed: u64) -> String {
 
 /// Runs one scenario with one seed and checks every invariant.
 pub fn run_one(scenario: &Scenario, seed: u64) -> (World, Verdict) {
-    let world = World::run(scenario, seed);
+    verdict_of(World::run(scenario, seed), scenario, seed)
+}
+
+/// [`run_one`] keeping every segment's payload, for pcap files and ladder diagrams
+/// ([`World::run_captured`]): the same run and verdict.
+pub fn run_one_captured(scenario: &Scenario, seed: u64) -> (World, Verdict) {
+    verdict_of(World::run_captured(scenario, seed), scenario, seed)
+}
+
+fn verdict_of(world: World, scenario: &Scenario, seed: u64) -> (World, Verdict) {
     let text = report::trace_text(&report::trace(&world));
     let findings = invariants::check(&world);
     let status = world

@@ -5,7 +5,9 @@ use std::io::Write;
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
-use zerortt_sim::explore::{explore_one, label, replay_command, run_one, vary, Verdict};
+use zerortt_sim::explore::{
+    explore_one, label, replay_command, run_one, run_one_captured, vary, Verdict,
+};
 use zerortt_sim::invariants::{Severity, INVARIANTS};
 use zerortt_sim::scenario::Scenario;
 use zerortt_sim::subject::Stack;
@@ -49,6 +51,67 @@ impl StackArgs {
     }
 }
 
+/// Files a run can also write: a pcapng with the TLS secrets inside, the NSS key log, a
+/// ladder diagram.
+#[derive(Args, Clone, Debug, Default)]
+struct OutputArgs {
+    /// Write every segment as a pcapng file, the TLS secrets in a Decryption Secrets Block.
+    #[arg(long, value_name = "FILE")]
+    pcap: Option<std::path::PathBuf>,
+    /// Write the TLS secrets as an NSS key log (SSLKEYLOGFILE format).
+    #[arg(long, value_name = "FILE")]
+    keylog: Option<std::path::PathBuf>,
+    /// Write a ladder diagram of the run as SVG.
+    #[arg(long, value_name = "FILE")]
+    svg: Option<std::path::PathBuf>,
+}
+
+impl OutputArgs {
+    fn any(&self) -> bool {
+        self.pcap.is_some() || self.keylog.is_some() || self.svg.is_some()
+    }
+
+    /// Runs like `run_one`, keeping payloads when a file needs them.
+    fn run(
+        &self,
+        s: &Scenario,
+        seed: u64,
+    ) -> (zerortt_sim::world::World, zerortt_sim::explore::Verdict) {
+        if self.any() {
+            run_one_captured(s, seed)
+        } else {
+            run_one(s, seed)
+        }
+    }
+
+    fn write(&self, world: &zerortt_sim::world::World) -> Result<(), String> {
+        use zerortt_sim::visual::{keylog, pcap, svg};
+        let put = |path: &std::path::Path, bytes: &[u8], what: &str| {
+            std::fs::write(path, bytes).map_err(|e| format!("--{what} {}: {e}", path.display()))?;
+            eprintln!("wrote {what} {}", path.display());
+            Ok::<(), String>(())
+        };
+        if let Some(path) = &self.pcap {
+            put(path, &pcap::pcapng(world), "pcap")?;
+        }
+        if let Some(path) = &self.keylog {
+            put(
+                path,
+                keylog::nss_text(&keylog::secrets(world)).as_bytes(),
+                "keylog",
+            )?;
+        }
+        if let Some(path) = &self.svg {
+            put(
+                path,
+                svg::ladder(&[svg::Panel::of(world)]).as_bytes(),
+                "svg",
+            )?;
+        }
+        Ok(())
+    }
+}
+
 #[derive(Subcommand)]
 enum Command {
     /// List the built-in scenarios and the invariants.
@@ -68,6 +131,8 @@ enum Command {
         json: bool,
         #[command(flatten)]
         stacks: StackArgs,
+        #[command(flatten)]
+        out: OutputArgs,
     },
     /// Run many seeds of scenarios with varied knobs; exit 1 on any violation.
     Explore {
@@ -116,6 +181,8 @@ enum Command {
         json: bool,
         #[command(flatten)]
         stacks: StackArgs,
+        #[command(flatten)]
+        out: OutputArgs,
     },
     /// One scenario on every client/server stack pair, side by side: statuses, outcome,
     /// replays, verdicts and timing milestones.
@@ -190,10 +257,12 @@ fn run(command: Command) -> Result<ExitCode, String> {
             trace,
             json,
             stacks,
+            out,
         } => {
             let mut s = load(&scenario)?;
             stacks.apply(&mut s)?;
-            let (world, v) = run_one(&s, seed);
+            let (world, v) = out.run(&s, seed);
+            out.write(&world)?;
             if trace || json {
                 let lines = report::trace(&world);
                 print!(
@@ -226,6 +295,7 @@ fn run(command: Command) -> Result<ExitCode, String> {
             seed,
             json,
             stacks,
+            out,
             ..
         } => {
             let (Some(scenario), Some(seed)) = (scenario, seed) else {
@@ -236,7 +306,8 @@ fn run(command: Command) -> Result<ExitCode, String> {
             let mut base = load(&scenario)?;
             stacks.apply(&mut base)?;
             let s = vary(&base, seed);
-            let (world, v) = run_one(&s, seed);
+            let (world, v) = out.run(&s, seed);
+            out.write(&world)?;
             let lines = report::trace(&world);
             print!(
                 "{}",

@@ -1,0 +1,1 @@
+//! The HTML explore report.
