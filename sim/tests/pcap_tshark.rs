@@ -127,10 +127,20 @@ fn accepted_clienthello_offers_early_data_and_pre_shared_key_where_the_warmup_of
     let zero = extensions(&port(&world, Role::ZeroRtt));
     assert!(zero.contains(&"42".to_owned()), "0rtt extensions {zero:?}");
     assert!(zero.contains(&"41".to_owned()), "0rtt extensions {zero:?}");
-    assert_eq!(zero.last().map(String::as_str), Some("41"), "PSK comes last");
+    assert_eq!(
+        zero.last().map(String::as_str),
+        Some("41"),
+        "PSK comes last"
+    );
     let warm = extensions(&port(&world, Role::Warmup));
-    assert!(!warm.contains(&"42".to_owned()), "warmup extensions {warm:?}");
-    assert!(!warm.contains(&"41".to_owned()), "warmup extensions {warm:?}");
+    assert!(
+        !warm.contains(&"42".to_owned()),
+        "warmup extensions {warm:?}"
+    );
+    assert!(
+        !warm.contains(&"41".to_owned()),
+        "warmup extensions {warm:?}"
+    );
 }
 
 #[test]
