@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 use zerortt_sim::explore::{
-    explore_one, label, replay_command, run_one, run_one_captured, vary, Verdict,
+    explore_one, explore_one_timed, label, replay_command, run_one, run_one_captured, vary, Verdict,
 };
 use zerortt_sim::invariants::{Severity, INVARIANTS};
 use zerortt_sim::scenario::Scenario;
@@ -160,6 +160,10 @@ enum Command {
         /// of CLIENT/SERVER pairs such as `rustls/zerortt,zerortt/rustls`.
         #[arg(long, conflicts_with_all = ["client_stack", "server_stack"])]
         stacks: Option<String>,
+        /// Also write the report as one self-contained HTML file: the summary, milestone
+        /// histograms over seeds, and each finding's replay command and ladder diagram.
+        #[arg(long, value_name = "FILE")]
+        html: Option<std::path::PathBuf>,
     },
     /// Re-run one seed of an explore run (same knob draws), or one fuzz input, and print the
     /// full trace and verdict.
@@ -356,6 +360,7 @@ fn run(command: Command) -> Result<ExitCode, String> {
             check_determinism,
             stack,
             stacks,
+            html,
         } => {
             let pairs = parse_pairs(stacks.as_deref(), &stack)?;
             explore(
@@ -366,6 +371,7 @@ fn run(command: Command) -> Result<ExitCode, String> {
                 jobs,
                 shard,
                 check_determinism,
+                html.as_deref(),
             )
         }
     }
@@ -512,6 +518,7 @@ fn explore(
     jobs: Option<usize>,
     shard: Option<String>,
     check_determinism: bool,
+    html: Option<&std::path::Path>,
 ) -> Result<ExitCode, String> {
     let bases: Vec<Scenario> = if names.is_empty() {
         catalog::all()
@@ -557,7 +564,7 @@ fn explore(
         .clamp(1, 256);
     let next = AtomicUsize::new(0);
     let done = AtomicUsize::new(0);
-    let results: Mutex<Vec<Verdict>> = Mutex::new(Vec::new());
+    let results: Mutex<Vec<zerortt_sim::visual::html::Run>> = Mutex::new(Vec::new());
     // Progress on stderr only, so stdout stays stable for snapshots and scripts.
     // Wall time for the progress rate shown on stderr only; it never reaches a result.
     #[allow(clippy::disallowed_methods)]
@@ -570,9 +577,18 @@ fn explore(
                 // A panic anywhere in a run is an api_contract violation of that seed, not
                 // the end of the sweep.
                 let v = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                    explore_one(&scenarios[si], seed, check_determinism)
+                    if html.is_some() {
+                        explore_one_timed(&scenarios[si], seed, check_determinism)
+                    } else {
+                        (
+                            explore_one(&scenarios[si], seed, check_determinism),
+                            Vec::new(),
+                        )
+                    }
                 }))
-                .unwrap_or_else(|panic| panicked(&label(&scenarios[si]), seed, panic));
+                .unwrap_or_else(|panic| {
+                    (panicked(&label(&scenarios[si]), seed, panic), Vec::new())
+                });
                 if let Ok(mut r) = results.lock() {
                     r.push(v);
                 }
@@ -586,8 +602,11 @@ fn explore(
         }
     });
     eprintln!();
-    let mut results = results.into_inner().unwrap_or_default();
-    results.sort_by(|a, b| (a.scenario.as_str(), a.seed).cmp(&(b.scenario.as_str(), b.seed)));
+    let mut runs = results.into_inner().unwrap_or_default();
+    runs.sort_by(|(a, _), (b, _)| {
+        (a.scenario.as_str(), a.seed).cmp(&(b.scenario.as_str(), b.seed))
+    });
+    let results: Vec<Verdict> = runs.iter().map(|(v, _)| v.clone()).collect();
     println!(
         "{:<38} {:>6} {:>10} {:>9} {:>9}",
         "scenario", "runs", "violations", "expected", "accepted"
@@ -631,6 +650,31 @@ fn explore(
     }
     for (name, why) in &not_applicable {
         println!("n/a {name}: {why}");
+    }
+    if let Some(path) = html {
+        let rows: Vec<zerortt_sim::visual::html::ScenarioRuns<'_>> = scenarios
+            .iter()
+            .map(|s| {
+                let name = label(s);
+                zerortt_sim::visual::html::ScenarioRuns {
+                    scenario: s,
+                    runs: runs.iter().filter(|(v, _)| v.scenario == name).collect(),
+                    label: name,
+                }
+            })
+            .collect();
+        let seeds_text = format!(
+            "seeds {start_seed}..{}{}",
+            start_seed.saturating_add(seeds) - 1,
+            if shard_count > 1 {
+                format!(", shard {}/{shard_count}", shard_index + 1)
+            } else {
+                String::new()
+            }
+        );
+        let text = zerortt_sim::visual::html::explore_report(&rows, &not_applicable, &seeds_text);
+        std::fs::write(path, text).map_err(|e| format!("--html {}: {e}", path.display()))?;
+        eprintln!("wrote html {}", path.display());
     }
     Ok(if violations.is_empty() {
         ExitCode::SUCCESS
