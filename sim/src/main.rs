@@ -510,6 +510,7 @@ fn parse_pairs(pairs: Option<&str>, single: &StackArgs) -> Result<Vec<StackPair>
         .collect()
 }
 
+#[allow(clippy::too_many_arguments)] // one per explore flag
 fn explore(
     names: Vec<String>,
     pairs: &[StackPair],
