@@ -8,7 +8,10 @@
 
 use std::path::PathBuf;
 use std::process::Command;
-use zerortt_sim::visual::{connections, pcap};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use zerortt_sim::report::{trace, trace_text};
+use zerortt_sim::subject::Stack;
+use zerortt_sim::visual::{connections, keylog, pcap};
 use zerortt_sim::world::{Role, World};
 
 /// Whether tshark runs; panics under CI when it does not.
@@ -29,22 +32,46 @@ fn tshark_present(test: &str) -> bool {
 
 /// Runs a catalog scenario (seed 1) with capture and writes its pcapng.
 fn capture(scenario: &str) -> (World, PathBuf) {
-    let s = zerortt_sim::catalog::load(scenario).expect("catalog scenario");
+    capture_on(scenario, Stack::Zerortt)
+}
+
+/// [`capture`] with `stack` at both ends.
+fn capture_on(scenario: &str, stack: Stack) -> (World, PathBuf) {
+    let mut s = zerortt_sim::catalog::load(scenario).expect("catalog scenario");
+    s.client.stack = stack;
+    s.server.stack = stack;
     let world = World::run_captured(&s, 1);
-    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("pcap_tshark");
-    std::fs::create_dir_all(&dir).expect("temp dir");
-    let path = dir.join(format!("{scenario}.pcapng"));
+    // One file per call: tests run in parallel and must not rewrite a file tshark reads.
+    static CALLS: AtomicUsize = AtomicUsize::new(0);
+    let n = CALLS.fetch_add(1, Ordering::Relaxed);
+    let path = temp(&format!("{scenario}-{stack}-{n}.pcapng"));
     std::fs::write(&path, pcap::pcapng(&world)).expect("write pcap");
     (world, path)
+}
+
+fn temp(name: &str) -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("pcap_tshark");
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    dir.join(name)
 }
 
 /// tshark's fields for every frame matching `filter`, one row per frame, fields split on
 /// tabs. HTTP is switched off so decrypted application data shows as `data.data`.
 fn fields(path: &PathBuf, filter: &str, names: &[&str]) -> Vec<Vec<String>> {
+    fields_with(path, &[], filter, names)
+}
+
+/// [`fields`] with extra tshark arguments (`-o` preferences).
+fn fields_with(path: &PathBuf, extra: &[&str], filter: &str, names: &[&str]) -> Vec<Vec<String>> {
     let mut cmd = Command::new("tshark");
-    cmd.arg("-r")
-        .arg(path)
-        .args(["--disable-protocol", "http", "-Y", filter, "-T", "fields"]);
+    cmd.arg("-r").arg(path).args(extra).args([
+        "--disable-protocol",
+        "http",
+        "-Y",
+        filter,
+        "-T",
+        "fields",
+    ]);
     for n in names {
         cmd.args(["-e", n]);
     }
@@ -86,8 +113,17 @@ fn hex(bytes: &[u8]) -> String {
 /// Concatenated decrypted application data of the client→server frames of the stream
 /// from `port`, in frames before the one carrying EndOfEarlyData (handshake type 5).
 fn data_before_end_of_early_data(path: &PathBuf, port: &str) -> (String, usize) {
-    let rows = fields(
+    data_before_end_of_early_data_with(path, &[], port)
+}
+
+fn data_before_end_of_early_data_with(
+    path: &PathBuf,
+    extra: &[&str],
+    port: &str,
+) -> (String, usize) {
+    let rows = fields_with(
         path,
+        extra,
         &format!("tcp.srcport == {port}"),
         &["tls.handshake.type", "data.data"],
     );
@@ -240,4 +276,73 @@ fn replay_same_server_the_replayed_clienthello_comes_from_the_attacker_on_its_ow
     let written = early_written(&world, Role::ZeroRtt);
     let (data, _) = data_before_end_of_early_data(&path, &replay);
     assert_eq!(data, hex(&written));
+}
+
+#[test]
+fn accepted_with_rustls_at_both_ends_decrypts_the_early_data_from_the_secrets_rustls_logs() {
+    if !tshark_present("accepted_rustls") {
+        return;
+    }
+    let (world, path) = capture_on("accepted", Stack::Rustls);
+    let written = early_written(&world, Role::ZeroRtt);
+    assert!(!written.is_empty());
+    let (data, eoed_frames) = data_before_end_of_early_data(&path, &port(&world, Role::ZeroRtt));
+    assert_eq!(data, hex(&written));
+    assert_eq!(eoed_frames, 1);
+}
+
+#[test]
+fn the_keylog_file_alone_decrypts_the_capture_once_its_embedded_secrets_are_stripped() {
+    if !tshark_present("keylog_file") {
+        return;
+    }
+    let (world, path) = capture("accepted");
+    let stripped = temp("accepted-no-secrets.pcapng");
+    let status = Command::new("editcap")
+        .arg("--discard-all-secrets")
+        .arg(&path)
+        .arg(&stripped)
+        .status()
+        .expect("editcap (wireshark-common, installed with tshark) runs");
+    assert!(status.success());
+    let zero = port(&world, Role::ZeroRtt);
+    // Without secrets tshark sees no plaintext at all.
+    let (none, eoed) = data_before_end_of_early_data(&stripped, &zero);
+    assert_eq!((none.as_str(), eoed), ("", 0));
+    let keys = temp("accepted.keys");
+    std::fs::write(&keys, keylog::nss_text(&keylog::secrets(&world))).expect("write keylog");
+    let pref = format!("tls.keylog_file:{}", keys.display());
+    let (data, eoed) = data_before_end_of_early_data_with(&stripped, &["-o", &pref], &zero);
+    assert_eq!(data, hex(&early_written(&world, Role::ZeroRtt)));
+    assert_eq!(eoed, 1);
+}
+
+#[test]
+fn tshark_measures_every_ack_rtt_of_accepted_as_the_scenario_round_trip() {
+    if !tshark_present("ack_rtt") {
+        return;
+    }
+    let (world, path) = capture("accepted");
+    let rtt = 2.0 * world.scenario.network.latency_ms / 1000.0;
+    let rows = fields(&path, "tcp.analysis.ack_rtt", &["tcp.analysis.ack_rtt"]);
+    assert!(rows.len() >= 4, "{rows:?}");
+    for row in rows {
+        let measured: f64 = row[0].parse().expect("seconds");
+        assert!(
+            (measured - rtt).abs() < 1e-9,
+            "ack_rtt {measured}, RTT {rtt}"
+        );
+    }
+}
+
+#[test]
+fn capturing_changes_no_event_of_the_run_and_the_same_seed_writes_the_same_bytes() {
+    let s = zerortt_sim::catalog::load("loss_on_first_flight").expect("catalog scenario");
+    let plain = World::run(&s, 3);
+    let captured = World::run_captured(&s, 3);
+    assert_eq!(trace_text(&trace(&plain)), trace_text(&trace(&captured)));
+    assert!(plain.fabric.captured().is_empty());
+    assert!(!captured.fabric.captured().is_empty());
+    let again = World::run_captured(&s, 3);
+    assert_eq!(pcap::pcapng(&captured), pcap::pcapng(&again));
 }
