@@ -137,7 +137,7 @@ body{font-family:"DejaVu Sans",Helvetica,Arial,sans-serif;font-size:14px;margin:
 table{border-collapse:collapse}td,th{padding:3px 10px;border-bottom:1px solid #ddd;text-align:right}
 td:first-child,th:first-child{text-align:left}tr.bad td{background:#fdecea}tr.exp td{background:#fef5e7}
 .hists{display:flex;flex-wrap:wrap;gap:12px}.hist{border:1px solid #ddd;padding:6px}.ht{font-weight:bold;font-size:12px}
-.ht span{font-weight:normal;color:#666}.none{color:#888;font-size:12px}code{background:#f4f4f4;padding:1px 4px}
+.ht span{display:block;font-weight:normal;color:#666}.none{color:#888;font-size:12px}code{background:#f4f4f4;padding:1px 4px}
 .finding{margin:6px 0}.violation{color:#c0392b;font-weight:bold}.expected{color:#b9770e;font-weight:bold}
 details{margin:8px 0}summary{cursor:pointer}section{margin-top:28px;border-top:2px solid #eee}
 </style></head><body>
