@@ -16,7 +16,7 @@ fn snapshot(name: &str, svg: &str) {
     std::fs::create_dir_all(&dir).expect("temp dir");
     std::fs::write(dir.join(format!("{name}.svg")), svg).expect("write svg");
     insta::with_settings!({ snapshot_path => "../../snapshots", prepend_module_to_snapshot => false }, {
-        insta::assert_snapshot!(format!("ladder_{}", name.replace('-', "_")), svg);
+        insta::assert_snapshot!(format!("ladder_{name}"), svg);
     });
 }
 
@@ -50,7 +50,7 @@ fn nagle_draws_client_nagle_holds_and_a_late_second_early_segment_where_nodelay_
 fn nagle_and_nodelay_side_by_side_snapshot() {
     let svg = ladder(&[panel("nagle"), panel("nagle_nodelay")]);
     assert_eq!(svg.matches(r#"<g class="panel">"#).count(), 2);
-    snapshot("nagle-vs-nodelay", &svg);
+    snapshot("nagle_vs_nodelay", &svg);
 }
 
 #[test]
