@@ -114,12 +114,6 @@ struct Rec {
     typ: ContentType,
 }
 
-/// Plaintext bytes of a protected record: minus the 5-byte header, the inner content
-/// type byte and the 16-byte AEAD tag (RFC 9846 5.2).
-fn plaintext_len(r: &Rec) -> u64 {
-    (r.end - r.start).saturating_sub(22)
-}
-
 /// The records one side wrote, from its `RecordSent` events, in stream order.
 fn records(events: &[(SimTime, u64, Event)], only_first_flight: bool) -> Vec<Rec> {
     let mut out = Vec::new();
@@ -150,27 +144,32 @@ fn record_name(client: bool, r: &Rec) -> (String, Kind) {
         (E::Plaintext, C::Handshake, true) => ("ClientHello".into(), Kind::Handshake),
         (E::Plaintext, C::Handshake, false) => ("ServerHello".into(), Kind::Handshake),
         (_, C::ChangeCipherSpec, _) => ("CCS".into(), Kind::Control),
-        (E::Early, C::ApplicationData, _) => {
-            (format!("early data {} B", plaintext_len(r)), Kind::Early)
-        }
+        (E::Early, C::ApplicationData, _) => ("early data".into(), Kind::Early),
         (E::Early, C::Handshake, _) => ("EndOfEarlyData".into(), Kind::Handshake),
         (E::Handshake, C::Handshake, true) => ("Finished".into(), Kind::Handshake),
         (E::Handshake, C::Handshake, false) => ("EE … Finished".into(), Kind::Handshake),
         (E::Application, C::Handshake, false) => ("NewSessionTicket".into(), Kind::Handshake),
         (E::Application, C::Handshake, true) => ("KeyUpdate".into(), Kind::Handshake),
-        (_, C::ApplicationData, _) => (format!("app data {} B", plaintext_len(r)), Kind::Data),
+        (_, C::ApplicationData, _) => ("app data".into(), Kind::Data),
         (_, C::Alert, _) => ("alert".into(), Kind::Control),
         _ => ("record".into(), Kind::Data),
     }
 }
 
-/// The label and kind of a segment covering stream offsets `[start, end)`: the records
-/// it carries in order, early and application data summed (records that began in an
-/// earlier segment marked `…`), the middlebox CCS left out.
+/// Bytes of `[a0, a1)` inside `[b0, b1)`.
+fn overlap(a0: u64, a1: u64, b0: u64, b1: u64) -> u64 {
+    a1.min(b1).saturating_sub(a0.max(b0))
+}
+
+/// The label and kind of a stream range `[start, end)`: the records it carries in
+/// order, early and application data as the plaintext bytes it carries (a protected
+/// record's plaintext sits between its 5-byte header and its content-type byte and
+/// 16-byte tag), records begun in an earlier segment marked `…`, the middlebox CCS left
+/// out.
 fn segment_label(client: bool, recs: &[Rec], start: u64, end: u64) -> (String, Kind) {
     let mut parts: Vec<String> = Vec::new();
     let mut kind = Kind::Control;
-    let mut sums: [Option<(usize, u64, bool)>; 2] = [None, None];
+    let mut sums: [Option<(usize, u64)>; 2] = [None, None];
     let mut any = false;
     for r in recs.iter().filter(|r| r.start < end && start < r.end) {
         any = true;
@@ -181,26 +180,28 @@ fn segment_label(client: bool, recs: &[Rec], start: u64, end: u64) -> (String, K
         if r.typ == ContentType::ChangeCipherSpec {
             continue;
         }
-        let cont = r.start < start;
         let slot = match k {
             Kind::Early => Some(0),
             Kind::Data => Some(1),
             _ => None,
         };
         match slot {
-            Some(i) => match &mut sums[i] {
-                Some((_, bytes, c)) => {
-                    *bytes += if cont { 0 } else { plaintext_len(r) };
-                    *c |= cont;
+            Some(i) => {
+                let bytes = overlap(start, end, r.start + 5, r.end.saturating_sub(17));
+                match &mut sums[i] {
+                    Some((_, total)) => *total += bytes,
+                    None => {
+                        parts.push(String::new());
+                        sums[i] = Some((parts.len() - 1, bytes));
+                    }
                 }
-                None => {
-                    parts.push(String::new());
-                    let bytes = if cont { 0 } else { plaintext_len(r) };
-                    sums[i] = Some((parts.len() - 1, bytes, cont));
-                }
-            },
+            }
             None => {
-                let name = if cont { format!("…{name}") } else { name };
+                let name = if r.start < start {
+                    format!("…{name}")
+                } else {
+                    name
+                };
                 if parts.last() != Some(&name) {
                     parts.push(name);
                 }
@@ -208,14 +209,11 @@ fn segment_label(client: bool, recs: &[Rec], start: u64, end: u64) -> (String, K
         }
     }
     for (i, what) in ["early data", "app data"].iter().enumerate() {
-        if let Some((at, bytes, cont)) = sums[i] {
-            parts[at] = match (bytes, cont) {
-                (0, _) => format!("…{what}"),
-                (b, false) => format!("{what} {b} B"),
-                (b, true) => format!("…{what} + {b} B"),
-            };
+        if let Some((at, bytes)) = sums[i] {
+            parts[at] = format!("{what} {bytes} B");
         }
     }
+    parts.retain(|p| !p.is_empty());
     if parts.is_empty() && any {
         parts.push("CCS".into());
     }
@@ -357,23 +355,77 @@ impl Panel {
             }
         }
 
-        let mut arrows: Vec<Arrow> = Vec::new();
+        // Segments one node sent at one instant with one fate form one arrow (a burst
+        // within the congestion window reads as one flight), labelled by the stream
+        // range they cover together.
+        struct Group<'w> {
+            first: &'w crate::net::CapturedSegment,
+            count: usize,
+            start: u64,
+            end: u64,
+            flags: crate::net::TcpFlags,
+            /// Segments with no payload and no SYN, FIN or RST.
+            acks: usize,
+            retransmission: Option<&'static str>,
+        }
+        let mut groups: Vec<Group<'_>> = Vec::new();
         for cs in world.fabric.captured() {
-            let Some(side) = sides.get(&cs.from) else {
+            if !sides.contains_key(&cs.from) {
+                continue;
+            }
+            let seg = &cs.segment;
+            let base = isn.get(&cs.from).copied().unwrap_or(0).wrapping_add(1);
+            let start = u64::from(seg.seq.wrapping_sub(base));
+            let end = start + seg.payload.len() as u64;
+            let retransmission = retransmitted.get(&(cs.from, cs.time, seg.seq)).copied();
+            let f = seg.flags;
+            let ack = usize::from(seg.payload.is_empty() && !f.syn && !f.fin && !f.rst);
+            if let Some(g) = groups.last_mut() {
+                if g.first.from == cs.from
+                    && g.first.time == cs.time
+                    && g.first.fate == cs.fate
+                    && g.retransmission == retransmission
+                    && !seg.flags.syn
+                    && !g.flags.syn
+                {
+                    g.count += 1;
+                    g.acks += ack;
+                    if !seg.payload.is_empty() {
+                        if g.end <= g.start {
+                            g.start = start;
+                        }
+                        g.start = g.start.min(start);
+                        g.end = g.end.max(end);
+                    }
+                    g.flags.fin |= seg.flags.fin;
+                    g.flags.rst |= seg.flags.rst;
+                    continue;
+                }
+            }
+            groups.push(Group {
+                first: cs,
+                count: 1,
+                start,
+                end,
+                flags: seg.flags,
+                acks: ack,
+                retransmission,
+            });
+        }
+
+        let mut arrows: Vec<Arrow> = Vec::new();
+        for g in &groups {
+            let Some(side) = sides.get(&g.first.from) else {
                 continue;
             };
-            let seg = &cs.segment;
             let mut parts = Vec::new();
-            let f = seg.flags;
+            let f = g.flags;
             if f.syn {
                 parts.push(if f.ack { "SYN-ACK" } else { "SYN" }.to_owned());
             }
             let mut kind = Kind::Control;
-            if !seg.payload.is_empty() {
-                let base = isn.get(&cs.from).copied().unwrap_or(0).wrapping_add(1);
-                let start = u64::from(seg.seq.wrapping_sub(base));
-                let end = start + seg.payload.len() as u64;
-                let (label, k) = segment_label(side.opener, &side.recs, start, end);
+            if g.end > g.start {
+                let (label, k) = segment_label(side.opener, &side.recs, g.start, g.end);
                 kind = k;
                 if !label.is_empty() {
                     parts.push(label);
@@ -385,56 +437,42 @@ impl Panel {
             if f.rst {
                 parts.push("RST".into());
             }
-            if parts.is_empty() {
+            if parts.is_empty() || g.acks > 0 {
                 parts.push("ACK".into());
             }
             if side.replay {
                 kind = Kind::Replay;
             }
             let mut notes = Vec::new();
-            if let Some(cause) = retransmitted.get(&(cs.from, cs.time, seg.seq)) {
+            if let Some(cause) = g.retransmission {
                 notes.push(format!("retransmission ({cause})"));
             }
-            if side.replay && !seg.payload.is_empty() {
+            if side.replay && g.end > g.start {
                 notes.push("replayed".into());
             }
-            let label = parts.join(" + ");
-            match cs.fate {
-                Err(why) => {
-                    let mut notes = notes.clone();
-                    notes.push(format!("lost ({})", why.as_str()));
-                    arrows.push(Arrow {
-                        from: side.lane,
-                        to: side.peer_lane,
-                        sent: cs.time,
-                        arrival: None,
-                        label,
-                        kind,
-                        notes,
-                    });
-                }
+            let mut label = parts.join(" + ");
+            if g.count > 1 {
+                label = format!("{} segments: {label}", g.count);
+            }
+            let mut push = |arrival: Option<SimTime>, extra: Option<String>| {
+                let mut notes = notes.clone();
+                notes.extend(extra);
+                arrows.push(Arrow {
+                    from: side.lane,
+                    to: side.peer_lane,
+                    sent: g.first.time,
+                    arrival,
+                    label: label.clone(),
+                    kind,
+                    notes,
+                });
+            };
+            match g.first.fate {
+                Err(why) => push(None, Some(format!("lost ({})", why.as_str()))),
                 Ok((arrival, duplicate)) => {
-                    arrows.push(Arrow {
-                        from: side.lane,
-                        to: side.peer_lane,
-                        sent: cs.time,
-                        arrival: Some(arrival),
-                        label: label.clone(),
-                        kind,
-                        notes: notes.clone(),
-                    });
+                    push(Some(arrival), None);
                     if let Some(d) = duplicate {
-                        let mut notes = notes;
-                        notes.push("duplicate".into());
-                        arrows.push(Arrow {
-                            from: side.lane,
-                            to: side.peer_lane,
-                            sent: cs.time,
-                            arrival: Some(d),
-                            label,
-                            kind,
-                            notes,
-                        });
+                        push(Some(d), Some("duplicate".into()));
                     }
                 }
             }
