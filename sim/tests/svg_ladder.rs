@@ -91,3 +91,25 @@ fn replay_same_server_draws_the_attacker_lifeline_and_its_replayed_first_flight(
 fn the_same_run_draws_the_same_svg() {
     assert_eq!(ladder(&[panel("nagle")]), ladder(&[panel("nagle")]));
 }
+
+/// The sum of the `early data N B` labels on the client's arrows.
+fn early_bytes_on_arrows(svg: &str) -> usize {
+    svg.lines()
+        .filter(|l| l.contains("<text") && l.contains("fill=\"#d35400\""))
+        .flat_map(|l| l.split("early data ").skip(1))
+        .filter_map(|rest| rest.split(" B").next()?.parse::<usize>().ok())
+        .sum()
+}
+
+#[test]
+fn the_early_data_bytes_on_the_arrows_add_up_to_what_the_client_wrote() {
+    for name in ["accepted", "nagle", "early_data_beyond_initial_window"] {
+        let s = zerortt_sim::catalog::load(name).expect("catalog scenario");
+        let svg = ladder(&[panel(name)]);
+        let written: usize = s.client.early_data_chunks.iter().sum();
+        assert_eq!(early_bytes_on_arrows(&svg), written, "{name}");
+    }
+    // The 30 KB leave in two flights: the initial window's ten segments, then the rest.
+    let svg = ladder(&[panel("early_data_beyond_initial_window")]);
+    assert!(svg.contains("10 segments: ClientHello + early data "));
+}
