@@ -366,6 +366,8 @@ impl Panel {
             flags: crate::net::TcpFlags,
             /// Segments with no payload and no SYN, FIN or RST.
             acks: usize,
+            /// Segments with payload.
+            data: usize,
             retransmission: Option<&'static str>,
         }
         let mut groups: Vec<Group<'_>> = Vec::new();
@@ -390,6 +392,7 @@ impl Panel {
                 {
                     g.count += 1;
                     g.acks += ack;
+                    g.data += usize::from(!seg.payload.is_empty());
                     if !seg.payload.is_empty() {
                         if g.end <= g.start {
                             g.start = start;
@@ -409,6 +412,7 @@ impl Panel {
                 end,
                 flags: seg.flags,
                 acks: ack,
+                data: usize::from(!seg.payload.is_empty()),
                 retransmission,
             });
         }
@@ -451,7 +455,8 @@ impl Panel {
                 notes.push("replayed".into());
             }
             let mut label = parts.join(" + ");
-            if g.count > 1 {
+            // A burst of data segments says how many; a FIN or ACK riding along does not.
+            if g.data > 1 {
                 label = format!("{} segments: {label}", g.count);
             }
             let mut push = |arrival: Option<SimTime>, extra: Option<String>| {
@@ -574,7 +579,7 @@ fn esc(s: &str) -> String {
 
 const TOP: f64 = 78.0;
 const LEFT: f64 = 200.0;
-const LANE_GAP: f64 = 300.0;
+const LANE_GAP: f64 = 330.0;
 const RIGHT: f64 = 300.0;
 const BOTTOM: f64 = 64.0;
 /// Target drawing height for the longest panel.
@@ -586,21 +591,28 @@ const CHAR_W: f64 = 6.0;
 struct Placed(Vec<(f64, f64, f64, f64)>);
 
 impl Placed {
-    /// The first y at or below `y` where a box `[x0, x1] x [y-10, y+2]` is free.
-    fn place(&mut self, x0: f64, x1: f64, y: f64) -> f64 {
-        let mut y = y;
-        for _ in 0..40 {
-            let clash = self
+    /// The y nearest `y` where a box `[x0, x1] x [y-10, y+2]` is free: `y` itself, then
+    /// alternately above and below it, at most `tries` lines away; `None` if none is.
+    fn place(&mut self, x0: f64, x1: f64, y: f64, tries: usize) -> Option<f64> {
+        let free = |c: f64| {
+            !self
                 .0
                 .iter()
-                .any(|&(a0, a1, b0, b1)| x0 < a1 && a0 < x1 && y - 10.0 < b1 && b0 < y + 2.0);
-            if !clash {
-                break;
+                .any(|&(a0, a1, b0, b1)| x0 < a1 && a0 < x1 && c - 10.0 < b1 && b0 < c + 2.0)
+        };
+        let chosen = (0..tries).find_map(|k| {
+            let up = y - 13.0 * k as f64;
+            let down = y + 16.0 + 13.0 * k as f64;
+            if free(up) {
+                Some(up)
+            } else if free(down) {
+                Some(down)
+            } else {
+                None
             }
-            y += 16.0;
-        }
-        self.0.push((x0, x1, y - 10.0, y + 2.0));
-        y
+        })?;
+        self.0.push((x0, x1, chosen - 10.0, chosen + 2.0));
+        Some(chosen)
     }
 }
 
@@ -766,14 +778,24 @@ fn draw_panel(out: &mut String, p: &Panel, x0: f64, px_per_ms: f64, height: f64)
         } else {
             (x + 9.0, "start", x + 9.0, x + 9.0 + w)
         };
-        let ty = placed.place(bx0, bx1, (y0 + y1) / 2.0 + 4.0);
+        let ty = (y0 + y1) / 2.0 + 4.0;
+        let ty = placed.place(bx0, bx1, ty, 20).unwrap_or(ty);
         let _ = writeln!(
             out,
             r##"<text x="{tx:.1}" y="{ty:.1}" text-anchor="{anchor}" font-style="italic" fill="{text}">{}</text>"##,
             esc(&s.label)
         );
     }
-    // Arrows.
+    // Arrows, then their labels.
+    struct Label {
+        control: bool,
+        text: String,
+        cx: f64,
+        cy: f64,
+        angle: f64,
+        fill: &'static str,
+    }
+    let mut labels: Vec<Label> = Vec::new();
     for a in &p.arrows {
         let (xa, xb) = (lane_x(a.from), lane_x(a.to));
         let ya = y(a.sent);
@@ -817,10 +839,6 @@ fn draw_panel(out: &mut String, p: &Panel, x0: f64, px_per_ms: f64, height: f64)
         for n in &a.notes {
             text = format!("{text} [{n}]");
         }
-        let w = text.chars().count() as f64 * if control { 5.4 } else { CHAR_W };
-        let cx = (xa + xe) / 2.0;
-        let cy = (ya + ye) / 2.0;
-        let ty = placed.place(cx - w / 2.0, cx + w / 2.0, cy);
         // Along the arrow, upright, just above it.
         let mut angle = (ye - ya).atan2(xe - xa).to_degrees();
         if angle > 90.0 {
@@ -837,17 +855,39 @@ fn draw_panel(out: &mut String, p: &Panel, x0: f64, px_per_ms: f64, height: f64)
         } else {
             colour
         };
-        let style = if control {
-            r##" font-size="10""##
-        } else {
-            r##" font-weight="bold""##
-        };
-        let _ = writeln!(
-            out,
-            r##"<text x="{cx:.1}" y="{:.1}" transform="rotate({angle:.1} {cx:.1} {ty:.1})" text-anchor="middle" fill="{fill}"{style} stroke="#ffffff" stroke-width="3" paint-order="stroke">{}</text>"##,
-            ty - 4.0,
-            esc(&text)
-        );
+        labels.push(Label {
+            control,
+            text,
+            cx: (xa + xe) / 2.0,
+            cy: (ya + ye) / 2.0,
+            angle,
+            fill,
+        });
+    }
+    // Labels over the lines: TLS content first; a SYN/ACK/FIN label only where it fits
+    // near its arrow (the grey arrow says as much without it).
+    for control in [false, true] {
+        for l in labels.iter().filter(|l| l.control == control) {
+            let w = l.text.chars().count() as f64 * if control { 5.4 } else { CHAR_W };
+            let tries = if control { 2 } else { 20 };
+            let Some(ty) = placed.place(l.cx - w / 2.0, l.cx + w / 2.0, l.cy, tries) else {
+                continue;
+            };
+            let style = if control {
+                r##" font-size="10""##
+            } else {
+                r##" font-weight="bold""##
+            };
+            let _ = writeln!(
+                out,
+                r##"<text x="{cx:.1}" y="{:.1}" transform="rotate({angle:.1} {cx:.1} {ty:.1})" text-anchor="middle" fill="{fill}"{style} stroke="#ffffff" stroke-width="3" paint-order="stroke">{}</text>"##,
+                ty - 4.0,
+                esc(&l.text),
+                cx = l.cx,
+                angle = l.angle,
+                fill = l.fill,
+            );
+        }
     }
     // Legend.
     let ly = height - 22.0;
