@@ -67,6 +67,9 @@ fn loss_on_first_flight_draws_the_lost_clienthello_stopping_and_its_retransmissi
         ),
         1
     );
+    // The client's retransmission timer runs 200 ms from the lost send (the model's
+    // floor, above 3 x the SYN's 50 ms RTT sample).
+    assert_eq!(texts_with(&svg, ">RTO 200 ms<"), 1);
     // The lost arrow has no head and ends in a cross.
     assert_eq!(
         svg.matches(r##"stroke="#c0392b" stroke-width="2.5""##)

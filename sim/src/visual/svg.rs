@@ -80,14 +80,36 @@ struct Arrow {
     notes: Vec<String>,
 }
 
-/// A span on one lifeline: a Nagle hold or a delayed ACK.
+/// What a span on a lifeline is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum SpanKind {
+    /// Nagle held unsent data.
+    Nagle,
+    /// An ACK waited for the delayed-ACK timer.
+    DelayedAck,
+    /// The retransmission timer ran until it expired.
+    Rto,
+}
+
+impl SpanKind {
+    /// (fill, text colour).
+    fn colours(self) -> (&'static str, &'static str) {
+        match self {
+            SpanKind::Nagle => ("#e67e22", "#a04000"),
+            SpanKind::DelayedAck => ("#5d6d7e", "#2c3e50"),
+            SpanKind::Rto => ("#c0392b", "#922b21"),
+        }
+    }
+}
+
+/// A span on one lifeline: a Nagle hold, a delayed ACK, a retransmission timeout.
 #[derive(Clone, Debug)]
 struct Span {
     lane: usize,
     start: SimTime,
     end: SimTime,
     label: String,
-    nagle: bool,
+    kind: SpanKind,
 }
 
 /// One run's ladder, ready to draw; [`ladder`] draws panels side by side on one time
@@ -331,7 +353,7 @@ impl Panel {
                     start: *held_since,
                     end: held_since.saturating_add(*held_for),
                     label: format!("Nagle hold {}", ms_text(held_for.as_nanos() as u64)),
-                    nagle: true,
+                    kind: SpanKind::Nagle,
                 }),
                 NetEvent::Tcp(TcpEvent::DelayedAckSent { delayed_for }) => {
                     let d = delayed_for.as_nanos() as u64;
@@ -340,7 +362,17 @@ impl Panel {
                         start: SimTime::from_nanos(e.time.as_nanos().saturating_sub(d)),
                         end: e.time,
                         label: format!("delayed ACK {}", ms_text(d)),
-                        nagle: false,
+                        kind: SpanKind::DelayedAck,
+                    });
+                }
+                NetEvent::Tcp(TcpEvent::RtoExpired { rto, .. }) => {
+                    let d = rto.as_nanos() as u64;
+                    spans.push(Span {
+                        lane: side.lane,
+                        start: SimTime::from_nanos(e.time.as_nanos().saturating_sub(d)),
+                        end: e.time,
+                        label: format!("RTO {}", ms_text(d)),
+                        kind: SpanKind::Rto,
                     });
                 }
                 _ => {}
@@ -760,11 +792,7 @@ fn draw_panel(out: &mut String, p: &Panel, x0: f64, px_per_ms: f64, height: f64)
         drawn.push((s.lane, s.start, s.end, shift));
         let x = lane_x(s.lane) + if s.lane == 0 { -shift } else { shift };
         let (y0, y1) = (y(s.start), y(s.end));
-        let (fill, text) = if s.nagle {
-            ("#e67e22", "#a04000")
-        } else {
-            ("#5d6d7e", "#2c3e50")
-        };
+        let (fill, text) = s.kind.colours();
         let _ = writeln!(
             out,
             r##"<rect x="{:.1}" y="{y0:.1}" width="10" height="{:.1}" fill="{fill}" fill-opacity="0.45" stroke="{fill}"/>"##,
@@ -920,6 +948,13 @@ fn draw_panel(out: &mut String, p: &Panel, x0: f64, px_per_ms: f64, height: f64)
     let _ = writeln!(
         out,
         r##"<rect x="{lx:.1}" y="{:.1}" width="10" height="10" fill="#5d6d7e" fill-opacity="0.45"/><text x="{:.1}" y="{ly:.1}">delayed ACK</text>"##,
+        ly - 9.0,
+        lx + 14.0
+    );
+    lx += 100.0;
+    let _ = writeln!(
+        out,
+        r##"<rect x="{lx:.1}" y="{:.1}" width="10" height="10" fill="#c0392b" fill-opacity="0.45"/><text x="{:.1}" y="{ly:.1}">retransmission timeout</text>"##,
         ly - 9.0,
         lx + 14.0
     );
