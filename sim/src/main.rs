@@ -292,8 +292,9 @@ fn run(command: Command) -> Result<ExitCode, String> {
         Command::Replay {
             target: Some(target),
             input: Some(input),
+            out,
             ..
-        } => replay_fuzz_input(&target, &input),
+        } => replay_fuzz_input(&target, &input, &out),
         Command::Replay {
             scenario,
             seed,
@@ -378,12 +379,23 @@ fn run(command: Command) -> Result<ExitCode, String> {
 }
 
 /// Replays one fuzz input through the same harness the fuzzer ran, with its trace.
-fn replay_fuzz_input(target: &str, input: &std::path::Path) -> Result<ExitCode, String> {
+fn replay_fuzz_input(
+    target: &str,
+    input: &std::path::Path,
+    out: &OutputArgs,
+) -> Result<ExitCode, String> {
     use zerortt_core::harness::{trace_records, Target};
     let bytes =
         std::fs::read(input).map_err(|e| format!("{}: cannot read: {e}", input.display()))?;
     let valid = "valid: codec, server_records, client_records, scenario, replay";
-    match Target::from_name(target) {
+    let core_target = Target::from_name(target);
+    if core_target.is_some() && out.any() {
+        return Err(format!(
+            "--pcap, --keylog and --svg draw a simulated run; fuzz target {target:?} runs no \
+             network (they work with --target scenario or replay, or --scenario and --seed)"
+        ));
+    }
+    match core_target {
         Some(Target::Codec) => {
             let r = std::panic::catch_unwind(|| zerortt_core::harness::codec(&bytes));
             println!(
@@ -422,7 +434,8 @@ fn replay_fuzz_input(target: &str, input: &std::path::Path) -> Result<ExitCode, 
                 "# decoded {target} input: seed {seed}\n{}",
                 toml::to_string(&scenario).unwrap_or_default()
             );
-            let (world, v) = run_one(&scenario, seed);
+            let (world, v) = out.run(&scenario, seed);
+            out.write(&world)?;
             print!("{}", report::trace_text(&report::trace(&world)));
             print_report(&world);
             print_verdict(&v);

@@ -346,3 +346,31 @@ fn capturing_changes_no_event_of_the_run_and_the_same_seed_writes_the_same_bytes
     let again = World::run_captured(&s, 3);
     assert_eq!(pcap::pcapng(&captured), pcap::pcapng(&again));
 }
+
+#[test]
+fn every_ipv4_and_tcp_checksum_verifies_in_tshark() {
+    if !tshark_present("checksums") {
+        return;
+    }
+    for scenario in ["accepted", "loss_on_first_flight", "replay_same_server"] {
+        let (world, path) = capture(scenario);
+        let checks = [
+            "-o",
+            "tcp.check_checksum:TRUE",
+            "-o",
+            "ip.check_checksum:TRUE",
+        ];
+        // Status 1 is "Good" for both (2 is "Bad").
+        let rows = fields_with(
+            &path,
+            &checks,
+            "tcp",
+            &["tcp.checksum.status", "ip.checksum.status"],
+        );
+        let sent = world.fabric.captured().len();
+        assert!(rows.len() >= sent / 2, "{scenario}: {} packets", rows.len());
+        for row in rows {
+            assert_eq!(row, ["1", "1"], "{scenario}");
+        }
+    }
+}
