@@ -115,3 +115,32 @@ fn a_violation_marks_its_row_and_shows_its_replay_command() {
     assert!(html.contains("VIOLATION</span> seed 2: <b>determinism</b>: trace hash 1 then 2"));
     assert!(html.contains("<code>zerortt replay --scenario accepted --seed 2</code>"));
 }
+
+#[test]
+fn zerortt_explore_html_writes_one_report_with_every_scenario_asked_for() {
+    let dir = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("html_report");
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let path = dir.join("explore.html");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_zerortt"))
+        .args(["explore", "--seeds", "2", "--jobs", "1"])
+        .args([
+            "--scenario",
+            "accepted",
+            "--scenario",
+            "external_psk_replay",
+        ])
+        .arg("--html")
+        .arg(&path)
+        .output()
+        .expect("zerortt runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let html = std::fs::read_to_string(&path).expect("report");
+    assert!(html.contains("2 scenarios, 4 runs (seeds 1..2)"));
+    assert!(html.contains("<section id=\"s-accepted\">"));
+    assert!(html.contains("<section id=\"s-external_psk_replay\">"));
+    assert_eq!(dangling_links(&html), Vec::<String>::new());
+}

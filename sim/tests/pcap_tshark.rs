@@ -380,3 +380,36 @@ fn every_ipv4_and_tcp_checksum_verifies_in_tshark() {
         }
     }
 }
+
+#[test]
+fn zerortt_run_writes_the_pcap_keylog_and_svg_it_is_asked_for_equal_to_the_library_output() {
+    let (pcap_path, keys, svg) = (temp("cli.pcapng"), temp("cli.keys"), temp("cli.svg"));
+    let out = Command::new(env!("CARGO_BIN_EXE_zerortt"))
+        .args(["run", "nagle", "--pcap"])
+        .arg(&pcap_path)
+        .arg("--keylog")
+        .arg(&keys)
+        .arg("--svg")
+        .arg(&svg)
+        .output()
+        .expect("zerortt runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let s = zerortt_sim::catalog::load("nagle").expect("catalog scenario");
+    let world = World::run_captured(&s, 1);
+    assert_eq!(
+        std::fs::read(&pcap_path).expect("pcap"),
+        pcap::pcapng(&world)
+    );
+    let lines = std::fs::read_to_string(&keys).expect("keylog");
+    assert_eq!(lines, keylog::nss_text(&keylog::secrets(&world)));
+    // Warm-up and 0-RTT: CLIENT_EARLY_TRAFFIC_SECRET only on the resumed connection.
+    assert_eq!(lines.matches("CLIENT_EARLY_TRAFFIC_SECRET ").count(), 1);
+    assert_eq!(lines.matches("CLIENT_HANDSHAKE_TRAFFIC_SECRET ").count(), 2);
+    let drawn = std::fs::read_to_string(&svg).expect("svg");
+    let panel = zerortt_sim::visual::svg::Panel::of(&world);
+    assert_eq!(drawn, zerortt_sim::visual::svg::ladder(&[panel]));
+}
