@@ -1,7 +1,8 @@
 //! A run as a pcapng file: every segment of every connection as an Ethernet/IPv4/TCP
-//! packet with the model's real sequence and acknowledgement numbers, flags and
-//! window, timestamped in virtual nanoseconds, and the run's TLS secrets in a
-//! Decryption Secrets Block so Wireshark decrypts it with no extra file.
+//! packet with the model's real sequence and acknowledgement numbers, flags and window,
+//! timestamped in virtual nanoseconds (on the TLS layer's clock, from 2026-01-01), and the
+//! run's TLS secrets in a Decryption Secrets Block so Wireshark decrypts it with no extra
+//! file.
 //!
 //! The writer is hand-written (about a hundred lines of fixed block layouts): the
 //! pcap-file crate (2.x, 3.0 release candidates) has no Decryption Secrets Block type,
@@ -290,7 +291,9 @@ fn decryption_secrets(out: &mut Vec<u8>, secrets: &[u8]) {
 }
 
 fn enhanced_packet(out: &mut Vec<u8>, p: &Packet) {
-    let ts = p.time.as_nanos();
+    // The TLS layer's clock (virtual time from 2026-01-01, Timestamp::SIM_EPOCH), so packet
+    // times and ticket ages or certificate validity tell one story.
+    let ts = crate::world::timestamp(p.time).as_nanos();
     let mut body = Vec::new();
     body.extend_from_slice(&0u32.to_le_bytes()); // interface 0
     body.extend_from_slice(&((ts >> 32) as u32).to_le_bytes());
