@@ -277,6 +277,21 @@ fn replay_same_server_the_replayed_clienthello_comes_from_the_attacker_on_its_ow
     assert_eq!(replayed[1], "10.0.0.66");
     assert_ne!(victim[0], replayed[0], "its own TCP stream");
     assert_eq!(victim[3], replayed[3], "the same ClientHello.random");
+    // Each connection's first SYN carries its name.
+    let named = fields(
+        &path,
+        "tcp.flags.syn == 1 && tcp.flags.ack == 0",
+        &["frame.comment"],
+    );
+    let names: Vec<&str> = named.iter().map(|r| r[0].as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "zerortt connection warmup: client to server0",
+            "zerortt connection 0rtt: client to server0",
+            "zerortt connection replay0: attacker to server0",
+        ]
+    );
     // Same PSK and ClientHello, so the same early secret: the replayed early data
     // decrypts to the victim's bytes.
     let written = early_written(&world, Role::ZeroRtt);

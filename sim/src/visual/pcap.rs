@@ -55,6 +55,7 @@ pub fn pcapng(world: &World) -> Vec<u8> {
     let shifts = window_shifts(world, &conns);
     let mut ip_id = vec![0u16; conns.len() * 2];
     let mut packets = Vec::new();
+    let mut seen = vec![false; conns.len()];
     for (order, cs) in world.fabric.captured().iter().enumerate() {
         let Some(conn) = by_node(cs.from) else {
             continue;
@@ -69,10 +70,27 @@ pub fn pcapng(world: &World) -> Vec<u8> {
         let shift = shifts.get(side).copied().unwrap_or(0);
         let frame = frame(conn, from_opener, &cs.segment, id, shift);
         if from_opener {
-            let comment = cs
+            let lost = cs
                 .fate
                 .err()
                 .map(|why| format!("lost on the link ({})", why.as_str()));
+            // The first SYN of each connection names it, as the simulator's trace does.
+            let named =
+                (cs.segment.flags.syn && !std::mem::replace(&mut seen[pos], true)).then(|| {
+                    let who = if conn.is_replay() {
+                        "attacker"
+                    } else {
+                        "client"
+                    };
+                    format!(
+                        "zerortt connection {}: {who} to server{}",
+                        conn.name, conn.server
+                    )
+                });
+            let comment = match (named, lost) {
+                (Some(a), Some(b)) => Some(format!("{a}; {b}")),
+                (a, b) => a.or(b),
+            };
             packets.push(Packet {
                 time: cs.time,
                 order,
