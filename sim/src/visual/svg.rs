@@ -168,8 +168,14 @@ fn record_name(client: bool, r: &Rec) -> (String, Kind) {
         (_, C::ChangeCipherSpec, _) => ("CCS".into(), Kind::Control),
         (E::Early, C::ApplicationData, _) => ("early data".into(), Kind::Early),
         (E::Early, C::Handshake, _) => ("EndOfEarlyData".into(), Kind::Handshake),
-        (E::Handshake, C::Handshake, true) => ("Finished".into(), Kind::Handshake),
-        (E::Handshake, C::Handshake, false) => ("EE … Finished".into(), Kind::Handshake),
+        // Under handshake keys only handshake messages travel; the rustls subject sees the
+        // outer type only (application_data), so both mean the same here.
+        (E::Handshake, C::Handshake | C::ApplicationData, true) => {
+            ("Finished".into(), Kind::Handshake)
+        }
+        (E::Handshake, C::Handshake | C::ApplicationData, false) => {
+            ("EE … Finished".into(), Kind::Handshake)
+        }
         (E::Application, C::Handshake, false) => ("NewSessionTicket".into(), Kind::Handshake),
         (E::Application, C::Handshake, true) => ("KeyUpdate".into(), Kind::Handshake),
         (_, C::ApplicationData, _) => ("app data".into(), Kind::Data),
