@@ -225,7 +225,8 @@ fn frame(conn: &Conn, from_opener: bool, seg: &Segment, ip_id: u16, shift: u8) -
     tcp.extend_from_slice(&[0, 0, 0, 0]); // checksum, urgent pointer
     tcp.extend_from_slice(&options);
     tcp.extend_from_slice(&seg.payload);
-    let tcp_len = tcp.len() as u16;
+    // The model's MSS keeps a segment far below IPv4's 64 KiB; saturate rather than wrap.
+    let tcp_len = u16::try_from(tcp.len()).unwrap_or(u16::MAX);
     let mut pseudo = Vec::with_capacity(12);
     pseudo.extend_from_slice(&src);
     pseudo.extend_from_slice(&dst);
@@ -236,7 +237,7 @@ fn frame(conn: &Conn, from_opener: bool, seg: &Segment, ip_id: u16, shift: u8) -
 
     let mut ip = Vec::with_capacity(20);
     ip.extend_from_slice(&[0x45, 0]);
-    ip.extend_from_slice(&(20 + tcp_len).to_be_bytes());
+    ip.extend_from_slice(&tcp_len.saturating_add(20).to_be_bytes());
     ip.extend_from_slice(&ip_id.to_be_bytes());
     ip.extend_from_slice(&0x4000u16.to_be_bytes()); // don't fragment
     ip.extend_from_slice(&[64, 6, 0, 0]); // TTL, TCP, checksum
@@ -268,7 +269,7 @@ fn block(out: &mut Vec<u8>, typ: u32, body: &[u8]) {
 /// Appends one option (code, length, value padded to 32 bits).
 fn option(out: &mut Vec<u8>, code: u16, value: &[u8]) {
     out.extend_from_slice(&code.to_le_bytes());
-    out.extend_from_slice(&(value.len() as u16).to_le_bytes());
+    out.extend_from_slice(&u16::try_from(value.len()).unwrap_or(u16::MAX).to_le_bytes());
     out.extend_from_slice(value);
     out.resize(out.len() + value.len().div_ceil(4) * 4 - value.len(), 0);
 }
