@@ -1,6 +1,7 @@
 //! Ladder (sequence) diagrams of a run as hand-written SVG: one lifeline per endpoint,
 //! time going down to scale, one arrow per segment labelled with its TLS content, Nagle
-//! holds and delayed ACKs as spans on the lifelines, lost segments as arrows that stop,
+//! holds, delayed ACKs and retransmission timeouts as spans on the lifelines, lost
+//! segments as arrows that stop,
 //! retransmissions and replays marked, and the timing report's milestones on the axis.
 //!
 //! The text is a pure function of the run (no floats printed beyond one decimal, no
@@ -292,7 +293,7 @@ impl Panel {
             .map(|c| records(&c.borrow().client_events, true))
             .unwrap_or_default();
 
-        // Per node: (connection, is opener, lane, peer lane, records, ISN).
+        // Per node: its lane, its peer's lane, and the records it wrote, in stream order.
         struct Side {
             opener: bool,
             lane: usize,
