@@ -1,8 +1,8 @@
 //! Ladder (sequence) diagrams of a run as hand-written SVG: one lifeline per endpoint,
 //! time going down to scale, one arrow per segment labelled with its TLS content, Nagle
 //! holds, delayed ACKs and retransmission timeouts as spans on the lifelines, lost
-//! segments as arrows that stop,
-//! retransmissions and replays marked, and the timing report's milestones on the axis.
+//! segments as arrows that stop, retransmissions and replays marked, and the timing
+//! report's milestones on the axis.
 //!
 //! The text is a pure function of the run (no floats printed beyond one decimal, no
 //! map iteration order), so it is snapshot-tested as is. `scripts/render-svg` turns it
