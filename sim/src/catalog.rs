@@ -132,4 +132,56 @@ mod tests {
             assert!(!s.description.is_empty(), "{file} has no description");
         }
     }
+
+    /// Milestone `name` of the 0-RTT connection of `scenario` at seed 1, in ms.
+    fn milestone_ms(scenario: &str, name: &str) -> u64 {
+        let s = super::load(scenario).unwrap();
+        let world = crate::world::World::run(&s, 1);
+        let zero = world
+            .connections
+            .iter()
+            .find(|c| c.borrow().role == crate::world::Role::ZeroRtt)
+            .unwrap();
+        let t = crate::report::timing(&world, &zero.borrow());
+        t.milestones
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, v)| v.as_nanos() / 1_000_000)
+            .unwrap()
+    }
+
+    // The descriptions state numbers the run shows; these fail when the TCP model's
+    // timing changes, so the description is updated with it.
+    #[test]
+    fn loss_on_first_flight_description_names_the_retransmission_timeout_the_run_shows() {
+        let first = milestone_ms("loss_on_first_flight", "first early byte leaves client");
+        let last = milestone_ms("loss_on_first_flight", "last early byte leaves client");
+        let d = super::load("loss_on_first_flight").unwrap().description;
+        assert!(d.contains(&format!(", {} ms later", last - first)), "{d}");
+        let read = milestone_ms("loss_on_first_flight", "last early byte read by server");
+        let clean = milestone_ms("accepted", "last early byte read by server");
+        assert!(
+            d.contains(&format!("{} RTT later", (read - clean) / 50)),
+            "{d}"
+        );
+    }
+
+    #[test]
+    fn nagle_nodelay_description_names_the_gap_between_the_early_writes_the_run_shows() {
+        let first = milestone_ms("nagle_nodelay", "first early byte leaves client");
+        let last = milestone_ms("nagle_nodelay", "last early byte leaves client");
+        let d = super::load("nagle_nodelay").unwrap().description;
+        assert!(
+            d.contains(&format!("leave {} ms apart", last - first)),
+            "{d}"
+        );
+        // With Nagle the second write waits the round trip (50 ms) for the ACK.
+        let nagle = milestone_ms("nagle", "last early byte leaves client")
+            - milestone_ms("nagle", "first early byte leaves client");
+        assert_eq!(nagle, 50);
+        assert!(super::load("nagle")
+            .unwrap()
+            .description
+            .contains("waits a round trip"));
+    }
 }

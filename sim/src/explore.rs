@@ -126,7 +126,16 @@ pub fn replay_command(s: &Scenario, seed: u64) -> String {
 
 /// Runs one scenario with one seed and checks every invariant.
 pub fn run_one(scenario: &Scenario, seed: u64) -> (World, Verdict) {
-    let world = World::run(scenario, seed);
+    verdict_of(World::run(scenario, seed), scenario, seed)
+}
+
+/// [`run_one`] keeping every segment's payload, for pcap files and ladder diagrams
+/// ([`World::run_captured`]): the same run and verdict.
+pub fn run_one_captured(scenario: &Scenario, seed: u64) -> (World, Verdict) {
+    verdict_of(World::run_captured(scenario, seed), scenario, seed)
+}
+
+fn verdict_of(world: World, scenario: &Scenario, seed: u64) -> (World, Verdict) {
     let text = report::trace_text(&report::trace(&world));
     let findings = invariants::check(&world);
     let status = world
@@ -147,8 +156,35 @@ pub fn run_one(scenario: &Scenario, seed: u64) -> (World, Verdict) {
 
 /// One explore job: scenario, seed, and whether it also checks determinism.
 pub fn explore_one(base: &Scenario, seed: u64, check_determinism: bool) -> Verdict {
+    explore_inner(base, seed, check_determinism, false).0
+}
+
+/// [`explore_one`] plus the 0-RTT connection's timing milestones (ms from its SYN), for
+/// the HTML report's distributions over seeds.
+pub fn explore_one_timed(
+    base: &Scenario,
+    seed: u64,
+    check_determinism: bool,
+) -> (Verdict, Vec<(&'static str, crate::net::SimTime)>) {
+    explore_inner(base, seed, check_determinism, true)
+}
+
+fn explore_inner(
+    base: &Scenario,
+    seed: u64,
+    check_determinism: bool,
+    timed: bool,
+) -> (Verdict, Vec<(&'static str, crate::net::SimTime)>) {
     let s = vary(base, seed);
-    let (_, mut v) = run_one(&s, seed);
+    let (world, mut v) = run_one(&s, seed);
+    let milestones = world
+        .connections
+        .iter()
+        .filter(|_| timed)
+        .find(|c| c.borrow().role == crate::world::Role::ZeroRtt)
+        .map(|c| report::timing(&world, &c.borrow()).milestones)
+        .unwrap_or_default();
+    drop(world);
     if check_determinism {
         let (_, again) = run_one(&s, seed);
         if again.trace_hash != v.trace_hash {
@@ -162,5 +198,5 @@ pub fn explore_one(base: &Scenario, seed: u64, check_determinism: bool) -> Verdi
             });
         }
     }
-    v
+    (v, milestones)
 }

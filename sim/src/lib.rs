@@ -15,4 +15,5 @@ pub mod net;
 pub mod report;
 pub mod scenario;
 pub mod subject;
+pub mod visual;
 pub mod world;

@@ -5,7 +5,9 @@ use std::io::Write;
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
-use zerortt_sim::explore::{explore_one, label, replay_command, run_one, vary, Verdict};
+use zerortt_sim::explore::{
+    explore_one, explore_one_timed, label, replay_command, run_one, run_one_captured, vary, Verdict,
+};
 use zerortt_sim::invariants::{Severity, INVARIANTS};
 use zerortt_sim::scenario::Scenario;
 use zerortt_sim::subject::Stack;
@@ -49,6 +51,67 @@ impl StackArgs {
     }
 }
 
+/// Files a run can also write: a pcapng with the TLS secrets inside, the NSS key log, a
+/// ladder diagram.
+#[derive(Args, Clone, Debug, Default)]
+struct OutputArgs {
+    /// Write every segment as a pcapng file, the TLS secrets in a Decryption Secrets Block.
+    #[arg(long, value_name = "FILE")]
+    pcap: Option<std::path::PathBuf>,
+    /// Write the TLS secrets as an NSS key log (SSLKEYLOGFILE format).
+    #[arg(long, value_name = "FILE")]
+    keylog: Option<std::path::PathBuf>,
+    /// Write a ladder diagram of the run as SVG.
+    #[arg(long, value_name = "FILE")]
+    svg: Option<std::path::PathBuf>,
+}
+
+impl OutputArgs {
+    fn any(&self) -> bool {
+        self.pcap.is_some() || self.keylog.is_some() || self.svg.is_some()
+    }
+
+    /// Runs like `run_one`, keeping payloads when a file needs them.
+    fn run(
+        &self,
+        s: &Scenario,
+        seed: u64,
+    ) -> (zerortt_sim::world::World, zerortt_sim::explore::Verdict) {
+        if self.any() {
+            run_one_captured(s, seed)
+        } else {
+            run_one(s, seed)
+        }
+    }
+
+    fn write(&self, world: &zerortt_sim::world::World) -> Result<(), String> {
+        use zerortt_sim::visual::{keylog, pcap, svg};
+        let put = |path: &std::path::Path, bytes: &[u8], what: &str| {
+            std::fs::write(path, bytes).map_err(|e| format!("--{what} {}: {e}", path.display()))?;
+            eprintln!("wrote {what} {}", path.display());
+            Ok::<(), String>(())
+        };
+        if let Some(path) = &self.pcap {
+            put(path, &pcap::pcapng(world), "pcap")?;
+        }
+        if let Some(path) = &self.keylog {
+            put(
+                path,
+                keylog::nss_text(&keylog::secrets(world)).as_bytes(),
+                "keylog",
+            )?;
+        }
+        if let Some(path) = &self.svg {
+            put(
+                path,
+                svg::ladder(&[svg::Panel::of(world)]).as_bytes(),
+                "svg",
+            )?;
+        }
+        Ok(())
+    }
+}
+
 #[derive(Subcommand)]
 enum Command {
     /// List the built-in scenarios and the invariants.
@@ -68,6 +131,8 @@ enum Command {
         json: bool,
         #[command(flatten)]
         stacks: StackArgs,
+        #[command(flatten)]
+        out: OutputArgs,
     },
     /// Run many seeds of scenarios with varied knobs; exit 1 on any violation.
     Explore {
@@ -95,6 +160,10 @@ enum Command {
         /// of CLIENT/SERVER pairs such as `rustls/zerortt,zerortt/rustls`.
         #[arg(long, conflicts_with_all = ["client_stack", "server_stack"])]
         stacks: Option<String>,
+        /// Also write the report as one self-contained HTML file: the summary, milestone
+        /// histograms over seeds, and each finding's replay command and ladder diagram.
+        #[arg(long, value_name = "FILE")]
+        html: Option<std::path::PathBuf>,
     },
     /// Re-run one seed of an explore run (same knob draws), or one fuzz input, and print the
     /// full trace and verdict.
@@ -116,6 +185,8 @@ enum Command {
         json: bool,
         #[command(flatten)]
         stacks: StackArgs,
+        #[command(flatten)]
+        out: OutputArgs,
     },
     /// One scenario on every client/server stack pair, side by side: statuses, outcome,
     /// replays, verdicts and timing milestones.
@@ -203,10 +274,12 @@ fn run(command: Command) -> Result<ExitCode, String> {
             trace,
             json,
             stacks,
+            out,
         } => {
             let mut s = load(&scenario)?;
             stacks.apply(&mut s)?;
-            let (world, v) = run_one(&s, seed);
+            let (world, v) = out.run(&s, seed);
+            out.write(&world)?;
             if trace || json {
                 let lines = report::trace(&world);
                 print!(
@@ -232,13 +305,15 @@ fn run(command: Command) -> Result<ExitCode, String> {
         Command::Replay {
             target: Some(target),
             input: Some(input),
+            out,
             ..
-        } => replay_fuzz_input(&target, &input),
+        } => replay_fuzz_input(&target, &input, &out),
         Command::Replay {
             scenario,
             seed,
             json,
             stacks,
+            out,
             ..
         } => {
             let (Some(scenario), Some(seed)) = (scenario, seed) else {
@@ -249,7 +324,8 @@ fn run(command: Command) -> Result<ExitCode, String> {
             let mut base = load(&scenario)?;
             stacks.apply(&mut base)?;
             let s = vary(&base, seed);
-            let (world, v) = run_one(&s, seed);
+            let (world, v) = out.run(&s, seed);
+            out.write(&world)?;
             let lines = report::trace(&world);
             print!(
                 "{}",
@@ -298,6 +374,7 @@ fn run(command: Command) -> Result<ExitCode, String> {
             check_determinism,
             stack,
             stacks,
+            html,
         } => {
             let pairs = parse_pairs(stacks.as_deref(), &stack)?;
             explore(
@@ -308,18 +385,30 @@ fn run(command: Command) -> Result<ExitCode, String> {
                 jobs,
                 shard,
                 check_determinism,
+                html.as_deref(),
             )
         }
     }
 }
 
 /// Replays one fuzz input through the same harness the fuzzer ran, with its trace.
-fn replay_fuzz_input(target: &str, input: &std::path::Path) -> Result<ExitCode, String> {
+fn replay_fuzz_input(
+    target: &str,
+    input: &std::path::Path,
+    out: &OutputArgs,
+) -> Result<ExitCode, String> {
     use zerortt_core::harness::{trace_records, Target};
     let bytes =
         std::fs::read(input).map_err(|e| format!("{}: cannot read: {e}", input.display()))?;
     let valid = "valid: codec, server_records, client_records, scenario, replay";
-    match Target::from_name(target) {
+    let core_target = Target::from_name(target);
+    if core_target.is_some() && out.any() {
+        return Err(format!(
+            "--pcap, --keylog and --svg draw a simulated run; fuzz target {target:?} runs no \
+             network (they work with --target scenario or replay, or --scenario and --seed)"
+        ));
+    }
+    match core_target {
         Some(Target::Codec) => {
             let r = std::panic::catch_unwind(|| zerortt_core::harness::codec(&bytes));
             println!(
@@ -358,7 +447,8 @@ fn replay_fuzz_input(target: &str, input: &std::path::Path) -> Result<ExitCode, 
                 "# decoded {target} input: seed {seed}\n{}",
                 toml::to_string(&scenario).unwrap_or_default()
             );
-            let (world, v) = run_one(&scenario, seed);
+            let (world, v) = out.run(&scenario, seed);
+            out.write(&world)?;
             print!("{}", report::trace_text(&report::trace(&world)));
             print_report(&world);
             print_verdict(&v);
@@ -446,6 +536,7 @@ fn parse_pairs(pairs: Option<&str>, single: &StackArgs) -> Result<Vec<StackPair>
         .collect()
 }
 
+#[allow(clippy::too_many_arguments)] // one per explore flag
 fn explore(
     names: Vec<String>,
     pairs: &[StackPair],
@@ -454,6 +545,7 @@ fn explore(
     jobs: Option<usize>,
     shard: Option<String>,
     check_determinism: bool,
+    html: Option<&std::path::Path>,
 ) -> Result<ExitCode, String> {
     let bases: Vec<Scenario> = if names.is_empty() {
         catalog::all()
@@ -499,7 +591,7 @@ fn explore(
         .clamp(1, 256);
     let next = AtomicUsize::new(0);
     let done = AtomicUsize::new(0);
-    let results: Mutex<Vec<Verdict>> = Mutex::new(Vec::new());
+    let results: Mutex<Vec<zerortt_sim::visual::html::Run>> = Mutex::new(Vec::new());
     // Progress on stderr only, so stdout stays stable for snapshots and scripts.
     // Wall time for the progress rate shown on stderr only; it never reaches a result.
     #[allow(clippy::disallowed_methods)]
@@ -512,9 +604,18 @@ fn explore(
                 // A panic anywhere in a run is an api_contract violation of that seed, not
                 // the end of the sweep.
                 let v = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                    explore_one(&scenarios[si], seed, check_determinism)
+                    if html.is_some() {
+                        explore_one_timed(&scenarios[si], seed, check_determinism)
+                    } else {
+                        (
+                            explore_one(&scenarios[si], seed, check_determinism),
+                            Vec::new(),
+                        )
+                    }
                 }))
-                .unwrap_or_else(|panic| panicked(&label(&scenarios[si]), seed, panic));
+                .unwrap_or_else(|panic| {
+                    (panicked(&label(&scenarios[si]), seed, panic), Vec::new())
+                });
                 if let Ok(mut r) = results.lock() {
                     r.push(v);
                 }
@@ -528,8 +629,11 @@ fn explore(
         }
     });
     eprintln!();
-    let mut results = results.into_inner().unwrap_or_default();
-    results.sort_by(|a, b| (a.scenario.as_str(), a.seed).cmp(&(b.scenario.as_str(), b.seed)));
+    let mut runs = results.into_inner().unwrap_or_default();
+    runs.sort_by(|(a, _), (b, _)| {
+        (a.scenario.as_str(), a.seed).cmp(&(b.scenario.as_str(), b.seed))
+    });
+    let results: Vec<Verdict> = runs.iter().map(|(v, _)| v.clone()).collect();
     println!(
         "{:<38} {:>6} {:>10} {:>9} {:>9}",
         "scenario", "runs", "violations", "expected", "accepted"
@@ -573,6 +677,31 @@ fn explore(
     }
     for (name, why) in &not_applicable {
         println!("n/a {name}: {why}");
+    }
+    if let Some(path) = html {
+        let rows: Vec<zerortt_sim::visual::html::ScenarioRuns<'_>> = scenarios
+            .iter()
+            .map(|s| {
+                let name = label(s);
+                zerortt_sim::visual::html::ScenarioRuns {
+                    scenario: s,
+                    runs: runs.iter().filter(|(v, _)| v.scenario == name).collect(),
+                    label: name,
+                }
+            })
+            .collect();
+        let seeds_text = format!(
+            "seeds {start_seed}..{}{}",
+            start_seed.saturating_add(seeds) - 1,
+            if shard_count > 1 {
+                format!(", shard {}/{shard_count}", shard_index + 1)
+            } else {
+                String::new()
+            }
+        );
+        let text = zerortt_sim::visual::html::explore_report(&rows, &not_applicable, &seeds_text);
+        std::fs::write(path, text).map_err(|e| format!("--html {}: {e}", path.display()))?;
+        eprintln!("wrote html {}", path.display());
     }
     Ok(if violations.is_empty() {
         ExitCode::SUCCESS

@@ -214,6 +214,7 @@ fn every_snapshot_file_is_referenced_by_a_test_here() {
     // half: a snapshot no test produces any more.
     let source = include_str!("scenarios.rs");
     let stacks = include_str!("stacks.rs");
+    let ladders = include_str!("svg_ladder.rs");
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../snapshots");
     let mut checked = 0;
     for entry in std::fs::read_dir(&dir).unwrap() {
@@ -229,6 +230,18 @@ fn every_snapshot_file_is_referenced_by_a_test_here() {
             // sim/tests/stacks.rs: the side-by-side diff reports.
             assert!(
                 stacks.contains(&format!("\"diff_{name}\"")),
+                "snapshots/{file} is not referenced by any test"
+            );
+            checked += 1;
+            continue;
+        }
+        if let Some(name) = file
+            .strip_prefix("ladder_")
+            .and_then(|f| f.strip_suffix(".snap"))
+        {
+            // sim/tests/svg_ladder.rs: the ladder diagrams' SVG text.
+            assert!(
+                ladders.contains(&format!("snapshot(\"{name}\"")),
                 "snapshots/{file} is not referenced by any test"
             );
             checked += 1;

@@ -134,6 +134,23 @@ pub struct TraceEntry {
     pub event: NetEvent,
 }
 
+/// One segment as it left a node, payload included, and what the link did with it.
+/// Recorded only after [`Fabric::capture_segments`] (pcap files and ladder diagrams need
+/// the bytes; the trace keeps headers only).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CapturedSegment {
+    /// When it was sent.
+    pub time: SimTime,
+    /// The sender.
+    pub from: NodeId,
+    /// The sender's peer, if it has one.
+    pub to: Option<NodeId>,
+    /// The segment, payload included.
+    pub segment: Segment,
+    /// When it arrives (and a duplicate's arrival), or why it never does.
+    pub fate: Result<(SimTime, Option<SimTime>), DropReason>,
+}
+
 /// How a run call ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum RunOutcome {
@@ -189,6 +206,8 @@ pub struct Fabric {
     trace_dropped: u64,
     overflow: Option<QueueFull>,
     steps: u64,
+    /// Sent segments with payloads, when asked for (bounded like the trace).
+    captured: Option<Vec<CapturedSegment>>,
 }
 
 impl fmt::Debug for Fabric {
@@ -222,7 +241,19 @@ impl Fabric {
             trace_dropped: 0,
             overflow: None,
             steps: 0,
+            captured: None,
         }
+    }
+
+    /// From now on, keeps every sent segment with its payload and fate
+    /// ([`Fabric::captured`]); bounded by the trace bound. Changes no timing.
+    pub fn capture_segments(&mut self) {
+        self.captured.get_or_insert_with(Vec::new);
+    }
+
+    /// The segments kept since [`Fabric::capture_segments`], in send order.
+    pub fn captured(&self) -> &[CapturedSegment] {
+        self.captured.as_deref().unwrap_or(&[])
     }
 
     /// A client and a listening server joined by `link` in both directions; the
@@ -545,6 +576,7 @@ impl Fabric {
         let header = segment.header();
         let link = peer.and_then(|to| self.links.get_mut(&(from, to)).map(|link| (to, link)));
         let Some((to, link)) = link else {
+            self.capture(from, peer, &segment, Err(DropReason::NoRoute));
             self.record(
                 from,
                 NetEvent::Dropped {
@@ -554,7 +586,16 @@ impl Fabric {
             );
             return;
         };
-        match link.transmit(self.now, segment.wire_len_bytes()) {
+        let transmission = link.transmit(self.now, segment.wire_len_bytes());
+        let fate = match transmission {
+            Transmission::Dropped(reason) => Err(reason),
+            Transmission::Delivered {
+                arrival,
+                duplicate_arrival,
+            } => Ok((arrival, duplicate_arrival)),
+        };
+        self.capture(from, peer, &segment, fate);
+        match transmission {
             Transmission::Dropped(reason) => {
                 self.record(
                     from,
@@ -574,6 +615,27 @@ impl Fabric {
                     self.record(from, NetEvent::Duplicated(header));
                     self.schedule(time, Scheduled::Deliver { to, segment });
                 }
+            }
+        }
+    }
+
+    fn capture(
+        &mut self,
+        from: NodeId,
+        to: Option<NodeId>,
+        segment: &Segment,
+        fate: Result<(SimTime, Option<SimTime>), DropReason>,
+    ) {
+        let time = self.now;
+        if let Some(kept) = &mut self.captured {
+            if kept.len() < self.trace_entries_max {
+                kept.push(CapturedSegment {
+                    time,
+                    from,
+                    to,
+                    segment: segment.clone(),
+                    fate,
+                });
             }
         }
     }

@@ -23,7 +23,9 @@ pub mod rng;
 pub mod tcp;
 pub mod time;
 
-pub use fabric::{AppCtx, Application, Fabric, NetEvent, NodeId, RunOutcome, TraceEntry};
+pub use fabric::{
+    AppCtx, Application, CapturedSegment, Fabric, NetEvent, NodeId, RunOutcome, TraceEntry,
+};
 pub use link::{DropReason, Link, LinkConfig, LinkStats, Partition, Transmission};
 pub use queue::{EventQueue, QueueFull};
 pub use rng::{MasterSeed, SimRng};

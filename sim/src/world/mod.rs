@@ -102,6 +102,21 @@ impl World {
     /// `memo` ([`PublicKeyMemo`]): the same trace, byte for byte, faster when runs repeat
     /// keys (a fuzzer mutating knobs of one seed).
     pub fn run_memo(scenario: &Scenario, seed: u64, memo: Option<Arc<PublicKeyMemo>>) -> World {
+        Self::run_inner(scenario, seed, memo, false)
+    }
+
+    /// [`World::run`] keeping every segment's payload ([`Fabric::captured`]) for pcap
+    /// files and ladder diagrams: the same run, event for event.
+    pub fn run_captured(scenario: &Scenario, seed: u64) -> World {
+        Self::run_inner(scenario, seed, None, true)
+    }
+
+    fn run_inner(
+        scenario: &Scenario,
+        seed: u64,
+        memo: Option<Arc<PublicKeyMemo>>,
+        capture: bool,
+    ) -> World {
         let mut world = World {
             scenario: scenario.clone(),
             seed,
@@ -116,6 +131,9 @@ impl World {
                 client: None,
             },
         };
+        if capture {
+            world.fabric.capture_segments();
+        }
         world.execute();
         world
     }
