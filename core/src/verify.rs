@@ -260,10 +260,28 @@ pub fn certificate_covers_name(leaf_der: &[u8], server_name: &str) -> bool {
         .is_ok_and(|cert| cert.verify_is_valid_for_subject_name(&name).is_ok())
 }
 
+/// The client's `signature_algorithms`, in preference order: every CertificateVerify scheme
+/// [`verify_certificate_verify`] checks, then the RSA PKCS#1 schemes, which RFC 9846
+/// section 4.3.3 allows "solely to signatures which appear in certificates" (most public
+/// CAs still sign with them; webpki checks chains with any of its ring algorithms).
+/// Without RSA-PSS a client cannot resume with the many servers that hold RSA keys.
+pub const OFFERED_SIGNATURE_SCHEMES: &[SignatureScheme] = &[
+    SignatureScheme::Ed25519,
+    SignatureScheme::EcdsaSecp256r1Sha256,
+    SignatureScheme::EcdsaSecp384r1Sha384,
+    SignatureScheme::RsaPssRsaeSha256,
+    SignatureScheme::RsaPssRsaeSha384,
+    SignatureScheme::RsaPssRsaeSha512,
+    SignatureScheme::RsaPkcs1Sha256,
+    SignatureScheme::RsaPkcs1Sha384,
+    SignatureScheme::RsaPkcs1Sha512,
+];
+
 /// Verifies a CertificateVerify `signature` over `message` (built with
 /// [`crate::crypto::sign::certificate_verify_message`]) with the public key of the
-/// end-entity certificate `leaf_der`. Only `ed25519` and `ecdsa_secp256r1_sha256` are
-/// accepted, the schemes this crate offers.
+/// end-entity certificate `leaf_der`. Accepted: `ed25519`, `ecdsa_secp256r1_sha256`,
+/// `ecdsa_secp384r1_sha384` and `rsa_pss_rsae_sha256/384/512`; an `rsa_pkcs1_*` scheme gets
+/// `illegal_parameter` (section 4.3.3: "MUST NOT be offered" for CertificateVerify).
 pub fn verify_certificate_verify(
     leaf_der: &[u8],
     scheme: SignatureScheme,
@@ -284,7 +302,13 @@ pub fn verify_certificate_verify_memo(
 ) -> Result<(), CertError> {
     let inner: &'static dyn SignatureVerificationAlgorithm = match scheme {
         SignatureScheme::Ed25519 => webpki::ring::ED25519,
+        // TLS 1.3 binds the ECDSA curve to the hash (section 4.3.3), as these algorithms do.
         SignatureScheme::EcdsaSecp256r1Sha256 => webpki::ring::ECDSA_P256_SHA256,
+        SignatureScheme::EcdsaSecp384r1Sha384 => webpki::ring::ECDSA_P384_SHA384,
+        // rsae: the key is an rsaEncryption key, the signature RSASSA-PSS (section 4.3.3).
+        SignatureScheme::RsaPssRsaeSha256 => webpki::ring::RSA_PSS_2048_8192_SHA256_LEGACY_KEY,
+        SignatureScheme::RsaPssRsaeSha384 => webpki::ring::RSA_PSS_2048_8192_SHA384_LEGACY_KEY,
+        SignatureScheme::RsaPssRsaeSha512 => webpki::ring::RSA_PSS_2048_8192_SHA512_LEGACY_KEY,
         other => return Err(CertError::UnsupportedSignatureScheme(other)),
     };
     let memoized;
@@ -349,6 +373,116 @@ impl SignatureVerificationAlgorithm for Memoized<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    const RSA_LEAF: &[u8] = include_bytes!("../testdata/server-rsa2048.der");
+    const RSA_KEY: &[u8] = include_bytes!("../testdata/server-rsa2048.key.pk8");
+    const P384_LEAF: &[u8] = include_bytes!("../testdata/server-ecdsa-p384.der");
+    const P384_KEY: &[u8] = include_bytes!("../testdata/server-ecdsa-p384.key.pk8");
+    const CONTENT: &[u8] = b"a CertificateVerify content stand-in";
+
+    /// An RSASSA-PSS signature by the RSA test key (ring needs an RNG for the PSS salt; this
+    /// is test code, not the deterministic engine).
+    fn rsa_pss_sign(padding: &'static dyn ring::signature::RsaEncoding) -> Vec<u8> {
+        let key = ring::signature::RsaKeyPair::from_pkcs8(RSA_KEY).unwrap();
+        let mut sig = vec![0; key.public().modulus_len()];
+        key.sign(padding, &ring::rand::SystemRandom::new(), CONTENT, &mut sig)
+            .unwrap();
+        sig
+    }
+
+    #[test]
+    fn rsa_and_p384_leaves_chain_to_the_test_ca_for_their_names() {
+        for leaf in [RSA_LEAF, P384_LEAF] {
+            verify_server_cert(
+                &ServerTrust::test_ca(),
+                &[leaf.to_vec()],
+                "localhost",
+                Timestamp::SIM_EPOCH,
+            )
+            .unwrap();
+        }
+    }
+
+    #[test]
+    fn an_rsa_pss_rsae_certificate_verify_verifies_with_each_hash_and_fails_when_altered() {
+        use ring::signature::{RSA_PSS_SHA256, RSA_PSS_SHA384, RSA_PSS_SHA512};
+        for (scheme, padding) in [
+            (SignatureScheme::RsaPssRsaeSha256, &RSA_PSS_SHA256),
+            (SignatureScheme::RsaPssRsaeSha384, &RSA_PSS_SHA384),
+            (SignatureScheme::RsaPssRsaeSha512, &RSA_PSS_SHA512),
+        ] {
+            let mut sig = rsa_pss_sign(padding);
+            verify_certificate_verify(RSA_LEAF, scheme, CONTENT, &sig).unwrap();
+            sig[10] ^= 1;
+            let err = verify_certificate_verify(RSA_LEAF, scheme, CONTENT, &sig).unwrap_err();
+            assert_eq!(err, CertError::BadSignature, "{scheme:?}");
+            assert_eq!(err.alert(), AlertDescription::DecryptError);
+        }
+    }
+
+    #[test]
+    fn an_rsa_pkcs1_certificate_verify_is_an_illegal_parameter_though_the_client_offers_it() {
+        // Offered for certificates only (RFC 9846 4.3.3); never valid in CertificateVerify.
+        assert!(OFFERED_SIGNATURE_SCHEMES.contains(&SignatureScheme::RsaPkcs1Sha256));
+        let key = ring::signature::RsaKeyPair::from_pkcs8(RSA_KEY).unwrap();
+        let mut sig = vec![0; key.public().modulus_len()];
+        key.sign(
+            &ring::signature::RSA_PKCS1_SHA256,
+            &ring::rand::SystemRandom::new(),
+            CONTENT,
+            &mut sig,
+        )
+        .unwrap();
+        let err =
+            verify_certificate_verify(RSA_LEAF, SignatureScheme::RsaPkcs1Sha256, CONTENT, &sig)
+                .unwrap_err();
+        assert_eq!(
+            err,
+            CertError::UnsupportedSignatureScheme(SignatureScheme::RsaPkcs1Sha256)
+        );
+        assert_eq!(err.alert(), AlertDescription::IllegalParameter);
+    }
+
+    #[test]
+    fn an_ecdsa_p384_certificate_verify_verifies_only_as_ecdsa_secp384r1_sha384() {
+        use ring::signature::{EcdsaKeyPair, ECDSA_P384_SHA384_ASN1_SIGNING};
+        let rng = ring::rand::SystemRandom::new();
+        let key =
+            EcdsaKeyPair::from_pkcs8(&ECDSA_P384_SHA384_ASN1_SIGNING, P384_KEY, &rng).unwrap();
+        let sig = key.sign(&rng, CONTENT).unwrap();
+        verify_certificate_verify(
+            P384_LEAF,
+            SignatureScheme::EcdsaSecp384r1Sha384,
+            CONTENT,
+            sig.as_ref(),
+        )
+        .unwrap();
+        // TLS 1.3 binds the curve to the scheme: a P-384 key under the P-256 scheme is refused.
+        let err = verify_certificate_verify(
+            P384_LEAF,
+            SignatureScheme::EcdsaSecp256r1Sha256,
+            CONTENT,
+            sig.as_ref(),
+        )
+        .unwrap_err();
+        assert_eq!(
+            err,
+            CertError::SchemeDoesNotMatchKey(SignatureScheme::EcdsaSecp256r1Sha256)
+        );
+    }
+
+    #[test]
+    fn an_rsa_pss_scheme_claimed_for_an_ecdsa_key_does_not_match_the_key() {
+        let sig = rsa_pss_sign(&ring::signature::RSA_PSS_SHA256);
+        let err =
+            verify_certificate_verify(P384_LEAF, SignatureScheme::RsaPssRsaeSha256, CONTENT, &sig)
+                .unwrap_err();
+        assert_eq!(
+            err,
+            CertError::SchemeDoesNotMatchKey(SignatureScheme::RsaPssRsaeSha256)
+        );
+        assert_eq!(err.alert(), AlertDescription::IllegalParameter);
+    }
 
     #[test]
     fn an_empty_chain_is_a_decode_error_whatever_the_trust() {

@@ -14,6 +14,12 @@
 #   server-ecdsa-p256.der / .pem         leaf with an ECDSA P-256 key, signed by the CA
 #   server-ecdsa-p256.key.pk8            its private key, PKCS#8
 #   other-ca.der                         an unrelated CA, for "unknown CA" tests
+#   server-rsa2048.der / .pem / .key.pk8 leaf with an RSA 2048 key (rsa_pss_rsae_* in TLS 1.3)
+#   server-ecdsa-p384.der / .pem / .key.pk8  leaf with an ECDSA P-384 key
+#
+# `./regenerate.sh --leaves NAME...` reissues only the named extra leaves (server-rsa2048,
+# server-ecdsa-p384) under the EXISTING CA (ca.pem, ca.key.pk8), leaving every other file
+# and transcript unchanged; that is how those two were added.
 #
 # Leaves: SAN DNS localhost and zerortt.test, EKU serverAuth, validity 2025-01-01 to
 # 2099-12-31 (the simulator's clock starts at 2026-01-01, Timestamp::SIM_EPOCH).
@@ -97,6 +103,28 @@ make_leaf() { # NAME CN SERIAL GENPKEY-ARGS...
         -cert "$work/ca.crt.pem" -keyfile "$work/ca.key.pem"
 }
 
+make_extra_leaf() { # NAME
+    case $1 in
+    server-rsa2048) make_leaf server-rsa2048 "zerortt test server (RSA 2048)" 12 \
+        -algorithm RSA -pkeyopt rsa_keygen_bits:2048 ;;
+    server-ecdsa-p384) make_leaf server-ecdsa-p384 "zerortt test server (ECDSA P-384)" 13 \
+        -algorithm EC -pkeyopt ec_paramgen_curve:P-384 -pkeyopt ec_param_enc:named_curve ;;
+    *) echo "unknown extra leaf '$1' (valid: server-rsa2048 server-ecdsa-p384)" >&2; exit 2 ;;
+    esac
+    openssl x509 -in "$work/$1.crt.pem" -outform DER -out "$1.der"
+    openssl x509 -in "$work/$1.crt.pem" -out "$1.pem"
+    openssl pkcs8 -topk8 -nocrypt -in "$work/$1.key.pem" -outform DER -out "$1.key.pk8"
+    openssl verify -CAfile ca.pem -purpose sslserver "$1.pem"
+}
+
+if [ "${1:-}" = "--leaves" ]; then
+    shift
+    openssl x509 -in ca.pem -out "$work/ca.crt.pem"
+    openssl pkey -inform DER -in ca.key.pk8 -out "$work/ca.key.pem"
+    for name in "$@"; do make_extra_leaf "$name"; done
+    exit 0
+fi
+
 make_ca ca "zerortt test CA" 01
 make_ca other-ca "zerortt unrelated test CA" 02
 make_leaf server-ed25519 "zerortt test server (Ed25519)" 10 -algorithm ED25519
@@ -112,3 +140,4 @@ openssl x509 -in "$work/other-ca.crt.pem" -outform DER -out other-ca.der
 
 # Check what was made: both leaves chain to the CA with the server purpose.
 openssl verify -CAfile ca.pem -purpose sslserver server-ed25519.pem server-ecdsa-p256.pem
+for name in server-rsa2048 server-ecdsa-p384; do make_extra_leaf "$name"; done

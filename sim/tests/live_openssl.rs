@@ -37,8 +37,9 @@ fn testdata() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../core/testdata")
 }
 
-/// The ECDSA P-256 test identity as PEM files for OpenSSL.
-fn pem_identity(dir: &Path) -> (String, String) {
+/// The test identity `name` (core/testdata: `server-ecdsa-p256`, `server-rsa2048`, ...) as
+/// PEM files for OpenSSL.
+fn pem_identity(dir: &Path, name: &str) -> (String, String) {
     let key = dir.join("key.pem");
     let ran = run_bounded(
         Command::new("openssl").args([
@@ -47,7 +48,7 @@ fn pem_identity(dir: &Path) -> (String, String) {
             "DER",
             "-in",
             &testdata()
-                .join("server-ecdsa-p256.key.pk8")
+                .join(format!("{name}.key.pk8"))
                 .display()
                 .to_string(),
             "-out",
@@ -57,17 +58,20 @@ fn pem_identity(dir: &Path) -> (String, String) {
     );
     assert_eq!(ran.code, Some(0), "{}", ran.stderr);
     (
-        testdata()
-            .join("server-ecdsa-p256.pem")
-            .display()
-            .to_string(),
+        testdata().join(format!("{name}.pem")).display().to_string(),
         key.display().to_string(),
     )
 }
 
-/// `openssl s_server -accept 127.0.0.1:PORT ... EXTRA`, once it printed ACCEPT.
+/// `openssl s_server -accept 127.0.0.1:PORT ... EXTRA` with the ECDSA P-256 identity, once
+/// it printed ACCEPT.
 fn s_server(dir: &Path, extra: &[&str]) -> Server {
-    let (cert, key) = pem_identity(dir);
+    s_server_with_identity(dir, "server-ecdsa-p256", extra)
+}
+
+/// [`s_server`] with the test identity `name`.
+fn s_server_with_identity(dir: &Path, name: &str, extra: &[&str]) -> Server {
+    let (cert, key) = pem_identity(dir, name);
     let port = free_port();
     let mut child = Command::new("openssl")
         .args(["s_server", "-accept", &format!("127.0.0.1:{port}")])
@@ -131,6 +135,34 @@ fn probe_against_openssl_s_server_early_data_passes_every_check_as_anti_replay_i
     // s_server's side: the reuse and the replay were both refused early data.
     let out = server.wait_for("Early data was rejected", 2, Duration::from_secs(10));
     assert_eq!(out.matches("Early data received:").count(), 3, "{out}");
+}
+
+/// The probe against an `openssl s_server -early_data` holding `identity`: the full
+/// handshake's CertificateVerify verifies (else the probe exits 4) and every check passes.
+fn probe_passes_against_s_server_holding(identity: &str) {
+    let dir = temp_dir(&format!("ossl-probe-{identity}"));
+    let server = s_server_with_identity(&dir, identity, &["-early_data"]);
+    let (report, ran) = probe_json(&[&server.addr(), "--sni", "localhost", "--ca", &ca()]);
+    assert_eq!(ran.code, Some(0), "{report}\n{}", ran.stderr);
+    for name in ["tickets", "early_data_accepted", "replay", "limit_over"] {
+        assert_eq!(outcome(&report, name), "pass", "{name}: {report}");
+    }
+}
+
+#[test]
+fn probe_verifies_an_rsa_server_s_rsa_pss_certificate_verify_and_passes_every_check() {
+    if !openssl_available() {
+        return;
+    }
+    probe_passes_against_s_server_holding("server-rsa2048");
+}
+
+#[test]
+fn probe_verifies_an_ecdsa_p384_server_and_passes_every_check() {
+    if !openssl_available() {
+        return;
+    }
+    probe_passes_against_s_server_holding("server-ecdsa-p384");
 }
 
 #[test]

@@ -344,10 +344,7 @@ impl Connection {
                 name: c.server_name.as_bytes().to_vec(),
             }]),
             ClientExtension::SupportedGroups(vec![NamedGroup::X25519]),
-            ClientExtension::SignatureAlgorithms(vec![
-                SignatureScheme::Ed25519,
-                SignatureScheme::EcdsaSecp256r1Sha256,
-            ]),
+            ClientExtension::SignatureAlgorithms(crate::verify::OFFERED_SIGNATURE_SCHEMES.to_vec()),
         ];
         if !c.config.alpn_protocols.is_empty() {
             exts.push(ClientExtension::Alpn(c.config.alpn_protocols.clone()));

@@ -16,8 +16,8 @@ use ring::signature::{self as ring_sig, Ed25519KeyPair, KeyPair};
 use std::fmt;
 use std::sync::Arc;
 
-/// The TLS 1.3 signature schemes this crate signs and verifies with, in preference order
-/// (what a `signature_algorithms` extension built by this crate offers).
+/// The TLS 1.3 signature schemes this crate signs with (a server's identity), in preference
+/// order. The client verifies more: see [`crate::verify::OFFERED_SIGNATURE_SCHEMES`].
 pub const SUPPORTED_SCHEMES: [SignatureScheme; 2] = [
     SignatureScheme::Ed25519,
     SignatureScheme::EcdsaSecp256r1Sha256,
