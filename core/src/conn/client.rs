@@ -16,7 +16,7 @@ use crate::crypto::suites::{self, Tls13CipherSuite};
 use crate::error::{Error, PeerMisbehaved};
 use crate::msgs::enums::{
     CipherSuite, ExtensionType, HandshakeType, NamedGroup, ProtocolVersion, PskKeyExchangeMode,
-    ServerNameType, SignatureScheme,
+    ServerNameType,
 };
 use crate::msgs::extensions::{
     ClientExtension, KeyShareEntry, PresharedKeyIdentity, PresharedKeyOffer, ServerExtensions,
