@@ -313,3 +313,28 @@ fn absurd_numbers_in_a_scenario_file_are_refused_with_the_field_not_a_panic() {
         assert!(e.to_string().contains(field), "{text}: {e}");
     }
 }
+
+fn milestone(w: &World, name: &str) -> u64 {
+    let t = report::timing(w, &conn(w, Role::ZeroRtt));
+    t.milestones
+        .iter()
+        .find(|(n, _)| *n == name)
+        .map(|(_, v)| v.as_nanos())
+        .unwrap_or_else(|| panic!("no milestone {name}"))
+}
+
+#[test]
+fn with_nagle_on_at_the_server_the_response_waits_for_the_clients_delayed_ack_of_the_tickets() {
+    let nagle = run("server_nagle");
+    let mut s = catalog::load("server_nagle").unwrap();
+    s.tcp.server_nodelay = true;
+    let (nodelay, _) = run_one(&s, 1);
+    // The tickets leave in their own write when the handshake completes; the response,
+    // written next, waits for their ACK: the client's 40 ms delayed ACK plus one RTT.
+    let stall = milestone(&nagle, "response at client") - milestone(&nodelay, "response at client");
+    assert_eq!(stall, 90_000_000);
+    let t = report::timing(&nagle, &conn(&nagle, Role::ZeroRtt));
+    assert_eq!(t.server_nagle_holds, 1);
+    assert_eq!(t.server_nagle_held.as_millis(), 90);
+    snapshot("server_nagle", &nagle);
+}

@@ -200,14 +200,16 @@ fn the_trace_renders_one_stable_line_per_event() {
     20.000ms client recv SYN+ACK seq=0 ack=1 win=65536 mss=1460 len=0
     20.000ms client tcp rtt sample=20.000ms srtt=20.000ms rto=200.000ms
     20.000ms client tcp state SYN-SENT -> ESTABLISHED
+    20.000ms client send ACK seq=1 ack=1 win=65536 len=0
     20.000ms client app write 300/300
     20.000ms client send PSH+ACK seq=1 ack=1 win=65536 len=300
-    30.000ms server recv PSH+ACK seq=1 ack=1 win=65536 len=300
+    30.000ms server recv ACK seq=1 ack=1 win=65536 len=0
     30.000ms server tcp rtt sample=20.000ms srtt=20.000ms rto=200.000ms
     30.000ms server tcp state SYN-RECEIVED -> ESTABLISHED
+    30.000ms server recv PSH+ACK seq=1 ack=1 win=65536 len=300
+    30.000ms server send ACK seq=1 ack=301 win=65236 len=0
     30.000ms server app read 300
-    30.000ms server send ACK seq=1 ack=301 win=65536 len=0
-    40.000ms client recv ACK seq=1 ack=301 win=65536 len=0
+    40.000ms client recv ACK seq=1 ack=301 win=65236 len=0
     40.000ms client tcp rtt sample=20.000ms srtt=20.000ms rto=200.000ms
 ";
     assert_eq!(fabric.trace_text(), expected.trim_start_matches('\n'));
@@ -1059,4 +1061,41 @@ fn run_until_stops_at_the_requested_time() {
         fabric.socket(client).unwrap().state(),
         TcpState::Established
     );
+}
+
+// ----- same-instant arrivals -----
+
+#[test]
+fn segments_arriving_together_are_all_taken_before_the_application_answers() {
+    // The client writes 3000 bytes at 20 ms (TCP_NODELAY): three segments leave together
+    // and arrive together at 30 ms. The server answers the first bytes it reads; as in a
+    // kernel, all three segments are in its receive queue before it runs, so it reads
+    // 3000 bytes in one wake-up and its answer acknowledges all of them.
+    let (mut fabric, client, server) =
+        Fabric::client_server(1, nodelay(), delay_40ms(), link_10ms());
+    fabric.set_application(client, writes_once_established(vec![3000], false));
+    let reads = Rc::new(RefCell::new(Vec::new()));
+    let seen = Rc::clone(&reads);
+    let mut answered = false;
+    fabric.set_application(
+        server,
+        Box::new(move |ctx: &mut AppCtx<'_>| {
+            let n = ctx.read_all().len();
+            if n > 0 {
+                seen.borrow_mut().push(n);
+                if !answered {
+                    answered = true;
+                    ctx.write(&[7; 100]);
+                }
+            }
+        }),
+    );
+    run(&mut fabric);
+    assert_eq!(*reads.borrow(), vec![3000]);
+    let answer = sent(&fabric, server)
+        .into_iter()
+        .find(|(_, h)| h.payload_len == 100)
+        .expect("the answer");
+    assert_eq!(answer.0, ms(30));
+    assert_eq!(answer.1.ack, 3001);
 }
