@@ -1099,3 +1099,55 @@ fn segments_arriving_together_are_all_taken_before_the_application_answers() {
     assert_eq!(answer.0, ms(30));
     assert_eq!(answer.1.ack, 3001);
 }
+
+// ----- the Linux profile -----
+
+#[test]
+fn on_hz_250_ticks_a_40_ms_timer_fires_40_to_44_ms_later_and_a_300_ms_one_on_8_jiffy_buckets() {
+    let ticks = KernelTicks::hz(250);
+    // Armed on a tick edge (jiffy 0): expiry jiffy 10, bucket 11: 44 ms.
+    assert_eq!(ticks.deadline(ms(0), Duration::from_millis(40)), ms(44));
+    // Armed 3.999 ms into jiffy 0: the same bucket, 40.001 ms later.
+    let late = SimTime::from_nanos(3_999_000);
+    assert_eq!(ticks.deadline(late, Duration::from_millis(40)), ms(44));
+    // 300 ms = 75 jiffies, level 1 (64 to 511 jiffies, 8-jiffy buckets): (75 >> 3) + 1 = 10
+    // buckets of 8 jiffies = 80 jiffies, 320 ms.
+    assert_eq!(ticks.deadline(ms(0), Duration::from_millis(300)), ms(320));
+    // Never early, whatever the phase.
+    for micros in (0..20_000).step_by(333) {
+        let now = SimTime::from_micros(micros);
+        let delay = Duration::from_millis(40);
+        let fired = ticks.deadline(now, delay);
+        assert!(fired >= now + delay && fired <= now + delay + Duration::from_millis(4));
+    }
+}
+
+#[test]
+fn the_linux_rto_rule_floors_the_variance_term_not_the_sum() {
+    // One 20 ms sample: RFC 6298 gives max(20 + 4 * 10, 200) = 200 ms, Linux
+    // 20 + max(40, 200) = 220 ms.
+    for (rule, rto) in [(RtoRule::Rfc6298, 200), (RtoRule::Linux, 220)] {
+        let config = TcpConfig {
+            rto_rule: rule,
+            ..TcpConfig::default()
+        };
+        let (mut fabric, client, _) = Fabric::client_server(1, config.clone(), config, link_10ms());
+        run(&mut fabric);
+        let socket = fabric.socket(client).unwrap();
+        assert_eq!(socket.rto(), Duration::from_millis(rto), "{rule:?}");
+    }
+}
+
+#[test]
+fn with_timestamps_a_full_segment_carries_1448_bytes() {
+    let config = TcpConfig::default().linux(1000);
+    let (mut fabric, client, server) =
+        Fabric::client_server(1, config.clone(), config, link_10ms());
+    fabric.set_application(client, writes_once_established(vec![3000], false));
+    let (received, app) = sink();
+    fabric.set_application(server, app);
+    run(&mut fabric);
+    let lens: Vec<usize> = data_sent(&fabric, client).iter().map(|d| d.2).collect();
+    assert_eq!(lens, vec![1448, 1448, 104]);
+    assert_eq!(received.borrow().len(), 3000);
+}

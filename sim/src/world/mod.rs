@@ -407,7 +407,10 @@ impl World {
         let t = &self.scenario.tcp;
         let mut c = TcpConfig::for_mtu(self.scenario.network.mtu);
         c.nodelay = nodelay;
-        c.delayed_ack = parse_delayed_ack(&t.delayed_ack).unwrap_or(DelayedAck::QuickAckAtStart);
+        if t.profile == "linux" {
+            c = c.linux(t.hz);
+        }
+        c.delayed_ack = parse_delayed_ack(&t.delayed_ack).unwrap_or(DelayedAck::Linux);
         c.initial_cwnd_segments = t.initial_cwnd;
         c
     }
