@@ -137,6 +137,22 @@ enum Command {
         #[command(flatten)]
         stacks: StackArgs,
     },
+    /// Run a scenario over real Linux TCP (two network namespaces joined by a user-space
+    /// relay that applies its latency, jitter and loss) and print the real timing beside
+    /// the simulated one, milestone by milestone. Linux, as root.
+    Calibrate {
+        /// Scenario name or .toml file.
+        scenario: String,
+        /// Real runs to make.
+        #[arg(long, default_value_t = 1)]
+        repeat: usize,
+        /// Internal: run one endpoint (client or server) inside its namespace.
+        #[arg(long, hide = true)]
+        endpoint: Option<String>,
+        /// Internal: the parent's start time (unix ns), the endpoints' common TLS epoch.
+        #[arg(long, hide = true, default_value_t = 0)]
+        epoch_ns: u64,
+    },
 }
 
 fn main() -> ExitCode {
@@ -148,6 +164,32 @@ fn main() -> ExitCode {
             ExitCode::from(2)
         }
     }
+}
+
+/// `zerortt calibrate`: the real runs and the side-by-side table (or, internally, one
+/// endpoint inside its namespace).
+fn calibrate(
+    name: &str,
+    repeat: usize,
+    endpoint: Option<&str>,
+    epoch_ns: u64,
+) -> Result<ExitCode, String> {
+    let scenario = load(name)?;
+    if let Some(role) = endpoint {
+        zerortt_sim::calibrate::endpoint(role, &scenario, epoch_ns)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    let exe = std::env::current_exe().map_err(|e| format!("this program's path: {e}"))?;
+    let mut runs = Vec::new();
+    for _ in 0..repeat.clamp(1, 20) {
+        runs.push(zerortt_sim::calibrate::run_real(&scenario, &exe)?);
+    }
+    println!(
+        "scenario {} over Linux TCP (relay: one-way {} ms) beside the simulator",
+        scenario.name, scenario.network.latency_ms
+    );
+    print!("{}", zerortt_sim::calibrate::table(&scenario, &runs));
+    Ok(ExitCode::SUCCESS)
 }
 
 fn load(name: &str) -> Result<Scenario, String> {
@@ -173,6 +215,12 @@ fn print_verdict(v: &Verdict) {
 
 fn run(command: Command) -> Result<ExitCode, String> {
     match command {
+        Command::Calibrate {
+            scenario,
+            repeat,
+            endpoint,
+            epoch_ns,
+        } => calibrate(&scenario, repeat, endpoint.as_deref(), epoch_ns),
         Command::Scenarios => {
             println!("scenarios:");
             for s in catalog::all() {

@@ -38,7 +38,7 @@ use zerortt_core::tickets::ticketer::{TicketAead, TicketKey, Ticketer};
 use zerortt_core::time::Timestamp;
 use zerortt_core::verify::ServerTrust;
 
-pub use apps::{ConnRecord, Role};
+pub use apps::{ConnRecord, Role, HALF_RTT_BYTES, RESPONSE_BYTES};
 
 /// Virtual time after which a run stops, whatever is pending.
 pub const RUN_TIME_MAX: Duration = Duration::from_secs(300);

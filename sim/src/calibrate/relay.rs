@@ -1,0 +1,152 @@
+//! The user-space relay between the two namespaces: it reads IPv4 packets from one TUN
+//! device and writes them to the other after the scenario's latency (plus uniform
+//! jitter), dropping them with the scenario's loss probability or, for
+//! `lose_first_flight`, the client's first flight of the 0-RTT connection (everything it
+//! sends in the first millisecond after its handshake). This kernel has no netem; the
+//! relay also sees, and records, every segment.
+
+use super::wall_ns;
+use crate::scenario::Scenario;
+use rand_core::{Rng, SeedableRng};
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// One captured TCP segment.
+#[derive(Clone, Debug)]
+pub struct Captured {
+    /// When the relay read it (unix ns).
+    pub at_ns: u64,
+    /// Client to server.
+    pub from_client: bool,
+    /// Source port (tells the two connections apart).
+    pub src_port: u16,
+    /// Destination port.
+    pub dst_port: u16,
+    /// Sequence number.
+    pub seq: u32,
+    /// SYN flag.
+    pub syn: bool,
+    /// Payload bytes.
+    pub payload_len: usize,
+    /// Dropped by the relay.
+    pub dropped: bool,
+}
+
+/// Parses an IPv4/TCP packet; `None` for anything else.
+fn parse(packet: &[u8]) -> Option<(u16, u16, u32, bool, usize)> {
+    let version = packet.first()? >> 4;
+    if version != 4 || *packet.get(9)? != 6 {
+        return None;
+    }
+    let ihl = usize::from(packet[0] & 0x0f) * 4;
+    let total = usize::from(u16::from_be_bytes([*packet.get(2)?, *packet.get(3)?]));
+    let tcp = packet.get(ihl..total.min(packet.len()))?;
+    let src = u16::from_be_bytes([*tcp.first()?, *tcp.get(1)?]);
+    let dst = u16::from_be_bytes([*tcp.get(2)?, *tcp.get(3)?]);
+    let seq = u32::from_be_bytes([*tcp.get(4)?, *tcp.get(5)?, *tcp.get(6)?, *tcp.get(7)?]);
+    let offset = usize::from(tcp.get(12)? >> 4) * 4;
+    let syn = tcp.get(13)? & 0x02 != 0;
+    Some((src, dst, seq, syn, tcp.len().saturating_sub(offset)))
+}
+
+/// Relays until `stop` is set; returns the capture.
+pub fn run(
+    client_side: tun::Device,
+    server_side: tun::Device,
+    scenario: &Scenario,
+    seed: u64,
+    stop: Arc<AtomicBool>,
+) -> std::io::Result<Vec<Captured>> {
+    client_side.set_nonblock()?;
+    server_side.set_nonblock()?;
+    let n = &scenario.network;
+    let latency = crate::world::ms(n.latency_ms).as_nanos() as u64;
+    let jitter = crate::world::ms(n.jitter_ms).as_nanos() as u64;
+    let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(seed);
+    // (due, sequence) -> (to the server side, packet)
+    let mut pending: BTreeMap<(u64, u64), (bool, Vec<u8>)> = BTreeMap::new();
+    let mut sequence = 0u64;
+    let mut capture = Vec::new();
+    let mut syns = 0usize;
+    let mut zero_rtt_port = None;
+    let mut first_flight: Option<u64> = None;
+    let mut buf = vec![0u8; 65_536];
+    while !stop.load(Ordering::Relaxed) {
+        let mut idle = true;
+        for from_client in [true, false] {
+            let dev = if from_client {
+                &client_side
+            } else {
+                &server_side
+            };
+            // Bounded: a burst of at most 256 packets per turn.
+            for _ in 0..256 {
+                let len = match dev.recv(&mut buf) {
+                    Ok(len) => len,
+                    Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => break,
+                    Err(e) => return Err(e),
+                };
+                idle = false;
+                let now = wall_ns();
+                let packet = buf[..len].to_vec();
+                let Some((src, dst, seq, syn, payload_len)) = parse(&packet) else {
+                    continue;
+                };
+                if from_client && syn {
+                    syns += 1;
+                    if syns == 2 {
+                        zero_rtt_port = Some(src);
+                    }
+                }
+                let mut dropped =
+                    n.loss > 0.0 && (rng.next_u64() as f64 / u64::MAX as f64) < n.loss;
+                if n.lose_first_flight && from_client && !syn && zero_rtt_port == Some(src) {
+                    let start = *first_flight.get_or_insert(now);
+                    dropped |= now < start + 1_000_000;
+                }
+                capture.push(Captured {
+                    at_ns: now,
+                    from_client,
+                    src_port: src,
+                    dst_port: dst,
+                    seq,
+                    syn,
+                    payload_len,
+                    dropped,
+                });
+                if !dropped {
+                    let extra = if jitter > 0 {
+                        rng.next_u64() % (jitter + 1)
+                    } else {
+                        0
+                    };
+                    sequence += 1;
+                    pending.insert((now + latency + extra, sequence), (from_client, packet));
+                }
+            }
+        }
+        let now = wall_ns();
+        while let Some(entry) = pending.first_entry() {
+            if entry.key().0 > now {
+                break;
+            }
+            let (to_server, packet) = entry.remove();
+            let dev = if to_server {
+                &server_side
+            } else {
+                &client_side
+            };
+            // A full device queue drops the packet, as a full link would.
+            let _ = dev.send(&packet);
+            idle = false;
+        }
+        if idle {
+            let next = pending.first_key_value().map(|(k, _)| k.0);
+            let wait = next.map_or(200_000, |due| due.saturating_sub(now).min(200_000));
+            std::thread::sleep(Duration::from_nanos(wait.max(20_000)));
+        }
+    }
+    Ok(capture)
+}
