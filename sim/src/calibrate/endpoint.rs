@@ -64,6 +64,7 @@ struct Io {
 impl Io {
     fn new(stream: TcpStream, nodelay: bool, log_records: bool) -> std::io::Result<Io> {
         stream.set_nodelay(nodelay)?;
+        stream.set_nonblocking(true)?;
         Ok(Io {
             stream,
             inbox: Vec::new(),
@@ -98,7 +99,21 @@ impl Io {
         }
         self.stream_len += out.len() as u64;
         if !out.is_empty() {
-            self.stream.write_all(&out)?;
+            // One write(2) when the send buffer takes it all, as a blocking socket would;
+            // the rest when it drains.
+            let mut at = 0;
+            for _ in 0..STEPS_MAX {
+                match self.stream.write(&out[at..]) {
+                    Ok(n) => at += n,
+                    Err(e) if e.kind() == ErrorKind::WouldBlock => {
+                        std::thread::sleep(Duration::from_micros(100))
+                    }
+                    Err(e) => return Err(e),
+                }
+                if at >= out.len() {
+                    break;
+                }
+            }
         }
         Ok(())
     }
@@ -112,14 +127,24 @@ impl Io {
                 return Ok(());
             }
         }
-        self.stream
-            .set_read_timeout(Some(wait.max(Duration::from_micros(100))))?;
+        // Non-blocking reads and short sleeps: SO_RCVTIMEO counts in jiffies (4 ms at
+        // HZ=250), too coarse for a 1 ms chunk interval; nanosleep is an hrtimer.
+        let until = wall_ns().saturating_add(wait.as_nanos() as u64);
         let mut buf = [0u8; 16 * 1024];
-        match self.stream.read(&mut buf) {
-            Ok(0) => self.closed = true,
-            Ok(n) => self.inbox.extend_from_slice(&buf[..n]),
-            Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {}
-            Err(e) => return Err(e),
+        loop {
+            match self.stream.read(&mut buf) {
+                Ok(0) => self.closed = true,
+                Ok(n) => self.inbox.extend_from_slice(&buf[..n]),
+                Err(e) if e.kind() == ErrorKind::WouldBlock => {
+                    let now = wall_ns();
+                    if now < until {
+                        std::thread::sleep(Duration::from_nanos((until - now).min(100_000)));
+                        continue;
+                    }
+                }
+                Err(e) => return Err(e),
+            }
+            break;
         }
         let n = conn.read_tls(&self.inbox);
         self.inbox.drain(..n);

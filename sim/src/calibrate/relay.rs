@@ -1,8 +1,8 @@
 //! The user-space relay between the two namespaces: it reads IPv4 packets from one TUN
 //! device and writes them to the other after the scenario's latency (plus uniform
 //! jitter), dropping them with the scenario's loss probability or, for
-//! `lose_first_flight`, the client's first flight of the 0-RTT connection (everything it
-//! sends in the first millisecond after its handshake). This kernel has no netem; the
+//! `lose_first_flight`, the client's first flight of the 0-RTT connection (its handshake
+//! ACK, and its data segments in the first millisecond). This kernel has no netem; the
 //! relay also sees, and records, every segment.
 
 use super::wall_ns;
@@ -103,8 +103,12 @@ pub fn run(
                 let mut dropped =
                     n.loss > 0.0 && (rng.next_u64() as f64 / u64::MAX as f64) < n.loss;
                 if n.lose_first_flight && from_client && !syn && zero_rtt_port == Some(src) {
-                    let start = *first_flight.get_or_insert(now);
-                    dropped |= now < start + 1_000_000;
+                    // The handshake ACK before it, the first data segment, and whatever
+                    // follows it within 1 ms (the simulator's partition at that instant).
+                    if payload_len > 0 && first_flight.is_none() {
+                        first_flight = Some(now);
+                    }
+                    dropped |= first_flight.is_none_or(|start| now < start + 1_000_000);
                 }
                 capture.push(Captured {
                     at_ns: now,
