@@ -146,6 +146,10 @@ enum Command {
         /// Real runs to make.
         #[arg(long, default_value_t = 1)]
         repeat: usize,
+        /// Also print every segment of each real run's 0-RTT connection (the relay's
+        /// capture; sequence numbers relative to each side's ISN, windows unscaled).
+        #[arg(long)]
+        capture: bool,
         /// Internal: run one endpoint (client or server) inside its namespace.
         #[arg(long, hide = true)]
         endpoint: Option<String>,
@@ -171,6 +175,7 @@ fn main() -> ExitCode {
 fn calibrate(
     name: &str,
     repeat: usize,
+    capture: bool,
     endpoint: Option<&str>,
     epoch_ns: u64,
 ) -> Result<ExitCode, String> {
@@ -189,6 +194,14 @@ fn calibrate(
         scenario.name, scenario.network.latency_ms
     );
     print!("{}", zerortt_sim::calibrate::table(&scenario, &runs));
+    if capture {
+        for (i, run) in runs.iter().enumerate() {
+            println!("capture of real run #{} (ms from the SYN):", i + 1);
+            for line in &run.capture {
+                println!("  {line}");
+            }
+        }
+    }
     Ok(ExitCode::SUCCESS)
 }
 
@@ -218,9 +231,10 @@ fn run(command: Command) -> Result<ExitCode, String> {
         Command::Calibrate {
             scenario,
             repeat,
+            capture,
             endpoint,
             epoch_ns,
-        } => calibrate(&scenario, repeat, endpoint.as_deref(), epoch_ns),
+        } => calibrate(&scenario, repeat, capture, endpoint.as_deref(), epoch_ns),
         Command::Scenarios => {
             println!("scenarios:");
             for s in catalog::all() {

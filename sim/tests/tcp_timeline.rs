@@ -1151,3 +1151,32 @@ fn with_timestamps_a_full_segment_carries_1448_bytes() {
     assert_eq!(lens, vec![1448, 1448, 104]);
     assert_eq!(received.borrow().len(), 3000);
 }
+
+#[test]
+fn with_minshalls_nagle_the_small_tail_of_a_large_write_leaves_at_once_and_a_later_small_write_waits(
+) {
+    // One 3000-byte write then one 100-byte write, Nagle on, 10 ms each way. RFC rule:
+    // the 80-byte tail waits for the first ACK (quick ACK at 30 ms, back at 40 ms), then
+    // tail and 100 bytes leave together. Minshall (Linux): the tail is the first small
+    // segment, so it leaves at 20 ms with the full ones; the 100 bytes wait for its ACK.
+    for (minshall, expected) in [
+        (false, vec![(20, 1460), (20, 1460), (40, 180)]),
+        (true, vec![(20, 1460), (20, 1460), (20, 80), (40, 100)]),
+    ] {
+        let config = TcpConfig {
+            nagle_minshall: minshall,
+            ..TcpConfig::default()
+        };
+        let (mut fabric, client, server) =
+            Fabric::client_server(1, config.clone(), config, link_10ms());
+        fabric.set_application(client, writes_once_established(vec![3000, 100], false));
+        let (_, app) = sink();
+        fabric.set_application(server, app);
+        run(&mut fabric);
+        let got: Vec<(u64, usize)> = data_sent(&fabric, client)
+            .iter()
+            .map(|(t, _, len)| (t.as_nanos() / 1_000_000, *len))
+            .collect();
+        assert_eq!(got, expected, "minshall {minshall}");
+    }
+}

@@ -168,6 +168,8 @@ pub struct RealTiming {
     pub client_segments: u64,
     /// Segments sent again (either direction).
     pub retransmissions: u64,
+    /// Every segment of the 0-RTT connection the relay saw, one line each.
+    pub capture: Vec<String>,
 }
 
 impl RealTiming {
@@ -208,9 +210,42 @@ fn real_timing(
     let mut m: Vec<(&'static str, f64)> = vec![("SYN", 0.0)];
     let mut seen = std::collections::BTreeSet::new();
     let (mut first_early, mut last_early) = (None, None);
+    let peer_isn = capture
+        .iter()
+        .find(|c| !c.from_client && c.syn && c.dst_port == port)
+        .map_or(0, |c| c.seq);
     for c in capture.iter().filter(|c| c.at_ns >= t0) {
         let ours = (c.from_client && c.src_port == port) || (!c.from_client && c.dst_port == port);
-        if !ours || c.payload_len == 0 {
+        if !ours {
+            continue;
+        }
+        let (own, other) = if c.from_client {
+            (isn, peer_isn)
+        } else {
+            (peer_isn, isn)
+        };
+        let flags: String = [
+            (0x02, 'S'),
+            (0x01, 'F'),
+            (0x04, 'R'),
+            (0x08, 'P'),
+            (0x10, '.'),
+        ]
+        .iter()
+        .filter(|(bit, _)| c.flags & bit != 0)
+        .map(|(_, ch)| *ch)
+        .collect();
+        t.capture.push(format!(
+            "{:>10.3}ms {} [{flags}] seq={} ack={} win={} len={}{}",
+            ms(c.at_ns),
+            if c.from_client { "client>" } else { "server>" },
+            c.seq.wrapping_sub(own),
+            c.ack.wrapping_sub(other),
+            c.window,
+            c.payload_len,
+            if c.dropped { " DROPPED" } else { "" }
+        ));
+        if c.payload_len == 0 {
             continue;
         }
         if !seen.insert((c.from_client, c.seq)) {

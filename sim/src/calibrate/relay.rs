@@ -26,6 +26,12 @@ pub struct Captured {
     pub dst_port: u16,
     /// Sequence number.
     pub seq: u32,
+    /// Acknowledgment number.
+    pub ack: u32,
+    /// The TCP flags byte (FIN 0x01, SYN 0x02, RST 0x04, PSH 0x08, ACK 0x10).
+    pub flags: u8,
+    /// The window field (unscaled).
+    pub window: u16,
     /// SYN flag.
     pub syn: bool,
     /// Payload bytes.
@@ -34,8 +40,19 @@ pub struct Captured {
     pub dropped: bool,
 }
 
+/// The fields of one IPv4/TCP packet the capture keeps.
+struct Parsed {
+    src: u16,
+    dst: u16,
+    seq: u32,
+    ack: u32,
+    flags: u8,
+    window: u16,
+    payload_len: usize,
+}
+
 /// Parses an IPv4/TCP packet; `None` for anything else.
-fn parse(packet: &[u8]) -> Option<(u16, u16, u32, bool, usize)> {
+fn parse(packet: &[u8]) -> Option<Parsed> {
     let version = packet.first()? >> 4;
     if version != 4 || *packet.get(9)? != 6 {
         return None;
@@ -46,9 +63,19 @@ fn parse(packet: &[u8]) -> Option<(u16, u16, u32, bool, usize)> {
     let src = u16::from_be_bytes([*tcp.first()?, *tcp.get(1)?]);
     let dst = u16::from_be_bytes([*tcp.get(2)?, *tcp.get(3)?]);
     let seq = u32::from_be_bytes([*tcp.get(4)?, *tcp.get(5)?, *tcp.get(6)?, *tcp.get(7)?]);
+    let ack = u32::from_be_bytes([*tcp.get(8)?, *tcp.get(9)?, *tcp.get(10)?, *tcp.get(11)?]);
     let offset = usize::from(tcp.get(12)? >> 4) * 4;
-    let syn = tcp.get(13)? & 0x02 != 0;
-    Some((src, dst, seq, syn, tcp.len().saturating_sub(offset)))
+    let flags = *tcp.get(13)?;
+    let window = u16::from_be_bytes([*tcp.get(14)?, *tcp.get(15)?]);
+    Some(Parsed {
+        src,
+        dst,
+        seq,
+        ack,
+        flags,
+        window,
+        payload_len: tcp.len().saturating_sub(offset),
+    })
 }
 
 /// Relays until `stop` is set; returns the capture.
@@ -91,9 +118,10 @@ pub fn run(
                 idle = false;
                 let now = wall_ns();
                 let packet = buf[..len].to_vec();
-                let Some((src, dst, seq, syn, payload_len)) = parse(&packet) else {
+                let Some(p) = parse(&packet) else {
                     continue;
                 };
+                let (src, syn, payload_len) = (p.src, p.flags & 0x02 != 0, p.payload_len);
                 if from_client && syn {
                     syns += 1;
                     if syns == 2 {
@@ -114,8 +142,11 @@ pub fn run(
                     at_ns: now,
                     from_client,
                     src_port: src,
-                    dst_port: dst,
-                    seq,
+                    dst_port: p.dst,
+                    seq: p.seq,
+                    ack: p.ack,
+                    flags: p.flags,
+                    window: p.window,
                     syn,
                     payload_len,
                     dropped,

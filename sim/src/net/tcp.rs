@@ -12,7 +12,7 @@
 //!   peer sends none), SYN and SYN-ACK retransmission;
 //! - MSS segmentation, default MSS 1460 (a 1500-byte MTU minus 40 header bytes);
 //! - Nagle's algorithm, on by default as on a real socket (see
-//!   [`TcpSocket::set_nodelay`]);
+//!   [`TcpSocket::set_nodelay`]), optionally with Minshall's variant as in Linux;
 //! - delayed ACK ([`DelayedAck`]): a timer, an immediate ACK once two full segments are
 //!   unacknowledged, and piggybacking on outgoing segments;
 //! - congestion control: initial window of 10 segments (RFC 6928), slow start and
@@ -26,8 +26,12 @@
 //! - FIN (half close), RST (sent on abort and in reply to segments for a closed
 //!   socket; accepted only inside the window).
 //!
-//! Not modelled: simultaneous open, TCP Fast Open, window scaling and timestamps (the
-//! window field is a plain byte count, as if scaling had been agreed), SACK, the
+//! The Linux profile ([`TcpConfig::linux`]) adds kernel ticks, the timestamps option's
+//! 12 bytes, Linux's delayed-ACK and RTO rules and Minshall's Nagle.
+//!
+//! Not modelled: simultaneous open, TCP Fast Open, window scaling (the window field is
+//! a plain byte count, as if scaling had been agreed), Linux's receive-window growth
+//! from a small initial window (`tcp_grow_window`), autocorking, SACK, the
 //! TIME-WAIT timer (TIME-WAIT lasts forever and ignores RST, RFC 1337), keep-alive.
 //!
 //! Sequence numbers on the wire are `u32` and wrap; internally every position is a
@@ -364,6 +368,11 @@ pub struct TcpConfig {
     pub timestamps: bool,
     /// How the RTO follows from the RTT estimates.
     pub rto_rule: RtoRule,
+    /// Minshall's variant of Nagle, as Linux has it (`tcp_nagle_check`,
+    /// `tcp_minshall_check`): a sub-MSS segment waits only while an earlier *sub-MSS*
+    /// segment is unacknowledged, so the small tail of a large write leaves with it.
+    /// Off: RFC 9293 3.7.4's rule, any unacknowledged data holds it.
+    pub nagle_minshall: bool,
 }
 
 impl TcpConfig {
@@ -375,6 +384,7 @@ impl TcpConfig {
             rto_rule: RtoRule::Linux,
             timestamps: true,
             kernel_ticks: Some(KernelTicks::hz(hz)),
+            nagle_minshall: true,
             ..self
         }
     }
@@ -399,6 +409,7 @@ impl Default for TcpConfig {
             kernel_ticks: None,
             timestamps: false,
             rto_rule: RtoRule::Rfc6298,
+            nagle_minshall: false,
         }
     }
 }
@@ -719,6 +730,8 @@ pub struct TcpSocket {
     pingpong: bool,
     /// When data last arrived (Linux `icsk_ack.lrcvtime`).
     last_data_received: Option<SimTime>,
+    /// End of the last sub-MSS segment sent (Linux `snd_sml`).
+    snd_sml: u64,
 
     rst_pending: Option<Segment>,
     nagle_hold_since: Option<SimTime>,
@@ -776,6 +789,7 @@ impl TcpSocket {
             quick_acks_left: QUICK_ACKS_MAX,
             pingpong: false,
             last_data_received: None,
+            snd_sml: 0,
             rst_pending: None,
             nagle_hold_since: None,
             events: VecDeque::new(),
@@ -1784,11 +1798,14 @@ impl TcpSocket {
             // wait for ACKs to open it. Not a Nagle hold: the data is not sub-MSS.
             return None;
         }
+        let small_in_flight = !self.config.nagle_minshall
+            || (self.snd_sml > self.snd_una && self.snd_sml <= self.snd_nxt);
         if mode == SendMode::New
             && self.nagle
             && len > 0
             && len < self.mss
             && in_flight
+            && small_in_flight
             && !fin
             && !probe
         {
@@ -1829,7 +1846,13 @@ impl TcpSocket {
         match mode {
             SendMode::Fast => self.fast_rtx_pending = false,
             SendMode::Rto => self.rtx_next = (end < self.snd_nxt).then_some(end),
-            SendMode::New => self.snd_nxt = end,
+            SendMode::New => {
+                self.snd_nxt = end;
+                if len < self.mss {
+                    // Linux tcp_minshall_update.
+                    self.snd_sml = end;
+                }
+            }
         }
         if probe {
             self.probe_pending = false;
