@@ -393,6 +393,13 @@ pub fn run_real(scenario: &Scenario, exe: &std::path::Path) -> Result<RealTiming
 
 /// The endpoint side (`calibrate --endpoint client|server`), inside its namespace.
 pub fn endpoint(role: &str, scenario: &Scenario, epoch_ns: u64) -> Result<(), String> {
+    // An endpoint whose parent was killed (its namespaces then removed by the next run)
+    // must not wait forever in accept(): it ends itself after the run's bound.
+    std::thread::spawn(|| {
+        std::thread::sleep(RUN_TIMEOUT + Duration::from_secs(5));
+        eprintln!("calibrate endpoint: run bound reached, exiting");
+        std::process::exit(3);
+    });
     let server: std::net::SocketAddr = format!("{SERVER_ADDR}:{SERVER_PORT}")
         .parse()
         .map_err(|e| format!("{e}"))?;
