@@ -1,6 +1,8 @@
 //! The user-space relay between the two namespaces: it reads IPv4 packets from one TUN
-//! device and writes them to the other after the scenario's latency (plus uniform
-//! jitter), dropping them with the scenario's loss probability or, for
+//! device and writes them to the other after the scenario's serialisation delay
+//! (bandwidth, one queue per direction) and latency (plus uniform jitter), as the
+//! simulator's links do; it duplicates them with the scenario's probability and drops
+//! them with its loss probability or, for
 //! `lose_first_flight`, the client's first flight of the 0-RTT connection (its handshake
 //! ACK, and its data segments in the first millisecond). This kernel has no netem; the
 //! relay also sees, and records, every segment.
@@ -99,6 +101,8 @@ pub fn run(
     let mut syns = 0usize;
     let mut zero_rtt_port = None;
     let mut first_flight: Option<u64> = None;
+    // Per direction (to the server, to the client): when the link is free again.
+    let mut busy_until = [0u64; 2];
     let mut buf = vec![0u8; 65_536];
     while !stop.load(Ordering::Relaxed) {
         let mut idle = true;
@@ -152,13 +156,34 @@ pub fn run(
                     dropped,
                 });
                 if !dropped {
-                    let extra = if jitter > 0 {
-                        rng.next_u64() % (jitter + 1)
+                    // Serialisation at the scenario's rate, queued behind earlier packets.
+                    let lane = usize::from(!from_client);
+                    let serialise = if n.bandwidth_kbps > 0 {
+                        (len as u64 * 8 * 1_000_000).div_ceil(n.bandwidth_kbps)
                     } else {
                         0
                     };
-                    sequence += 1;
-                    pending.insert((now + latency + extra, sequence), (from_client, packet));
+                    let done = now.max(busy_until[lane]) + serialise;
+                    busy_until[lane] = done;
+                    let copies = if n.duplicate > 0.0
+                        && (rng.next_u64() as f64 / u64::MAX as f64) < n.duplicate
+                    {
+                        2
+                    } else {
+                        1
+                    };
+                    for _ in 0..copies {
+                        let extra = if jitter > 0 {
+                            rng.next_u64() % (jitter + 1)
+                        } else {
+                            0
+                        };
+                        sequence += 1;
+                        pending.insert(
+                            (done + latency + extra, sequence),
+                            (from_client, packet.clone()),
+                        );
+                    }
                 }
             }
         }
@@ -184,4 +209,49 @@ pub fn run(
         }
     }
     Ok(capture)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse;
+
+    /// A 20-byte IPv4 header and a TCP header with `options` bytes of options.
+    fn packet(flags: u8, payload: usize, options: usize) -> Vec<u8> {
+        let tcp_len = 20 + options + payload;
+        let total = 20 + tcp_len;
+        let mut p = vec![0u8; total];
+        p[0] = 0x45;
+        p[2..4].copy_from_slice(&(total as u16).to_be_bytes());
+        p[9] = 6;
+        let t = &mut p[20..];
+        t[0..2].copy_from_slice(&40000u16.to_be_bytes());
+        t[2..4].copy_from_slice(&4433u16.to_be_bytes());
+        t[4..8].copy_from_slice(&7u32.to_be_bytes());
+        t[8..12].copy_from_slice(&9u32.to_be_bytes());
+        t[12] = (((20 + options) / 4) as u8) << 4;
+        t[13] = flags;
+        t[14..16].copy_from_slice(&63u16.to_be_bytes());
+        p
+    }
+
+    #[test]
+    fn a_tcp_segment_with_timestamps_is_read_with_its_payload_length_net_of_options() {
+        let p = parse(&packet(0x18, 1448, 12)).unwrap();
+        assert_eq!((p.src, p.dst, p.seq, p.ack), (40000, 4433, 7, 9));
+        assert_eq!((p.flags, p.window, p.payload_len), (0x18, 63, 1448));
+    }
+
+    #[test]
+    fn anything_but_ipv4_tcp_is_skipped_and_truncated_packets_do_not_panic() {
+        let mut udp = packet(0x02, 0, 0);
+        udp[9] = 17;
+        assert!(parse(&udp).is_none());
+        let mut v6 = packet(0x02, 0, 0);
+        v6[0] = 0x60;
+        assert!(parse(&v6).is_none());
+        let full = packet(0x10, 100, 0);
+        for cut in 0..full.len() {
+            let _ = parse(&full[..cut]);
+        }
+    }
 }
