@@ -80,6 +80,11 @@ pub const CATALOG: &[(&str, &str)] = &[
         "hello_retry_request",
         include_str!("../scenarios/hello_retry_request.toml"),
     ),
+    // Appended: fuzz corpus inputs name their base scenario by catalog index.
+    (
+        "server_nagle",
+        include_str!("../scenarios/server_nagle.toml"),
+    ),
 ];
 
 /// Every built-in scenario, parsed.

@@ -5,6 +5,7 @@
 //! choice comes from a ChaCha stream derived from one master seed.
 #![forbid(unsafe_code)]
 
+pub mod calibrate;
 pub mod catalog;
 pub mod diff;
 pub mod explore;

@@ -216,6 +216,26 @@ enum Command {
     /// Does a live server accept a replayed 0-RTT flight? Named checks, exit 1 if so.
     Probe(live_cli::ProbeArgs),
     // --- end live ---
+    /// Run a scenario over real Linux TCP (two network namespaces joined by a user-space
+    /// relay that applies its latency, jitter and loss) and print the real timing beside
+    /// the simulated one, milestone by milestone. Linux, as root.
+    Calibrate {
+        /// Scenario name or .toml file.
+        scenario: String,
+        /// Real runs to make.
+        #[arg(long, default_value_t = 1)]
+        repeat: usize,
+        /// Also print every segment of each real run's 0-RTT connection (the relay's
+        /// capture; sequence numbers relative to each side's ISN, windows unscaled).
+        #[arg(long)]
+        capture: bool,
+        /// Internal: run one endpoint (client or server) inside its namespace.
+        #[arg(long, hide = true)]
+        endpoint: Option<String>,
+        /// Internal: the parent's start time (unix ns), the endpoints' common TLS epoch.
+        #[arg(long, hide = true, default_value_t = 0)]
+        epoch_ns: u64,
+    },
 }
 
 fn main() -> ExitCode {
@@ -227,6 +247,41 @@ fn main() -> ExitCode {
             ExitCode::from(2)
         }
     }
+}
+
+/// `zerortt calibrate`: the real runs and the side-by-side table (or, internally, one
+/// endpoint inside its namespace).
+fn calibrate(
+    name: &str,
+    repeat: usize,
+    capture: bool,
+    endpoint: Option<&str>,
+    epoch_ns: u64,
+) -> Result<ExitCode, String> {
+    let scenario = load(name)?;
+    if let Some(role) = endpoint {
+        zerortt_sim::calibrate::endpoint(role, &scenario, epoch_ns)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    let exe = std::env::current_exe().map_err(|e| format!("this program's path: {e}"))?;
+    let mut runs = Vec::new();
+    for _ in 0..repeat.clamp(1, 20) {
+        runs.push(zerortt_sim::calibrate::run_real(&scenario, &exe)?);
+    }
+    println!(
+        "scenario {} over Linux TCP (relay: one-way {} ms) beside the simulator",
+        scenario.name, scenario.network.latency_ms
+    );
+    print!("{}", zerortt_sim::calibrate::table(&scenario, &runs));
+    if capture {
+        for (i, run) in runs.iter().enumerate() {
+            println!("capture of real run #{} (ms from the SYN):", i + 1);
+            for line in &run.capture {
+                println!("  {line}");
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 fn load(name: &str) -> Result<Scenario, String> {
@@ -257,6 +312,13 @@ fn run(command: Command) -> Result<ExitCode, String> {
         Command::Connect(args) => Ok(live_cli::connect(args)),
         Command::Probe(args) => Ok(live_cli::probe(args)),
         // --- end live ---
+        Command::Calibrate {
+            scenario,
+            repeat,
+            capture,
+            endpoint,
+            epoch_ns,
+        } => calibrate(&scenario, repeat, capture, endpoint.as_deref(), epoch_ns),
         Command::Scenarios => {
             println!("scenarios:");
             for s in catalog::all() {

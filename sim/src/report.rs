@@ -123,6 +123,10 @@ pub struct Timing {
     pub nagle_held: std::time::Duration,
     /// Delayed ACKs sent by the server.
     pub delayed_acks: u64,
+    /// Nagle holds at the server (its response waiting for the ACK of its tickets).
+    pub server_nagle_holds: u64,
+    /// Sum of Nagle hold durations at the server.
+    pub server_nagle_held: std::time::Duration,
     /// The scenario's round-trip time (2 x one-way latency).
     pub rtt: std::time::Duration,
 }
@@ -182,6 +186,10 @@ pub fn timing(world: &World, conn: &ConnRecord) -> Timing {
             NetEvent::Tcp(TcpEvent::NagleHoldEnded { held_for, .. }) if e.node == cnode => {
                 t.nagle_holds += 1;
                 t.nagle_held += *held_for;
+            }
+            NetEvent::Tcp(TcpEvent::NagleHoldEnded { held_for, .. }) if e.node == snode => {
+                t.server_nagle_holds += 1;
+                t.server_nagle_held += *held_for;
             }
             NetEvent::Tcp(TcpEvent::DelayedAckSent { .. }) if e.node == snode => {
                 t.delayed_acks += 1
@@ -271,6 +279,12 @@ pub fn timing_text(world: &World, conn: &ConnRecord) -> String {
         "  Nagle holds at client: {} totalling {}",
         t.nagle_holds,
         SimTime::from_nanos(t.nagle_held.as_nanos() as u64)
+    );
+    let _ = writeln!(
+        out,
+        "  Nagle holds at server: {} totalling {}",
+        t.server_nagle_holds,
+        SimTime::from_nanos(t.server_nagle_held.as_nanos() as u64)
     );
     out
 }

@@ -88,11 +88,18 @@ pub struct Tcp {
     pub client_nagle_after_handshake: bool,
     /// TCP_NODELAY on the server sockets.
     pub server_nodelay: bool,
-    /// `off`, `quickack` (Linux's quick-ACK at connection start, then 40 ms) or a delay
-    /// such as `40ms`.
+    /// `linux` (quick ACKs at the start until the socket turns interactive, then 40 ms:
+    /// see `DelayedAck::Linux`), `off`, `quickack` (16 quick ACKs, then 40 ms) or a
+    /// fixed delay such as `40ms`.
     pub delayed_ack: String,
     /// Initial congestion window in segments (RFC 6928: 10).
     pub initial_cwnd: u32,
+    /// `linux`: timers on kernel ticks of `hz` through the timer wheel, the timestamps
+    /// option (1448 payload bytes per 1460 MSS) and Linux's RTO rule; `rfc`: timers
+    /// exactly when due, no timestamps, RFC 6298's RTO rule (see `TcpConfig`).
+    pub profile: String,
+    /// The kernel's HZ for the `linux` profile (250 on Debian and Ubuntu kernels).
+    pub hz: u32,
 }
 
 impl Default for Tcp {
@@ -101,8 +108,10 @@ impl Default for Tcp {
             client_nodelay: false,
             client_nagle_after_handshake: false,
             server_nodelay: true,
-            delayed_ack: "40ms".into(),
+            delayed_ack: "linux".into(),
             initial_cwnd: 10,
+            profile: "linux".into(),
+            hz: 250,
         }
     }
 }
@@ -404,9 +413,24 @@ impl Scenario {
             return err(
                 "tcp.delayed_ack",
                 format!(
-                    "{:?} is not valid; valid: \"off\", \"quickack\", or a delay such as \"40ms\"",
+                    "{:?} is not valid; valid: \"linux\", \"off\", \"quickack\", or a delay such as \"40ms\"",
                     self.tcp.delayed_ack
                 ),
+            );
+        }
+        if !matches!(self.tcp.profile.as_str(), "linux" | "rfc") {
+            return err(
+                "tcp.profile",
+                format!(
+                    "{:?} is not valid; valid: \"linux\", \"rfc\"",
+                    self.tcp.profile
+                ),
+            );
+        }
+        if !(100..=1000).contains(&self.tcp.hz) {
+            return err(
+                "tcp.hz",
+                format!("{} is out of range; valid: 100 to 1000", self.tcp.hz),
             );
         }
         if parse_allow_policy(&self.server.allow_early_data).is_none() {
@@ -521,6 +545,7 @@ impl Scenario {
 /// Parses `tcp.delayed_ack`.
 pub fn parse_delayed_ack(s: &str) -> Option<DelayedAck> {
     match s {
+        "linux" => Some(DelayedAck::Linux),
         "off" => Some(DelayedAck::Off),
         "quickack" => Some(DelayedAck::QuickAckAtStart),
         other => {

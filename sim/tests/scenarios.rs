@@ -199,7 +199,8 @@ fn a_malformed_scenario_file_names_the_location_and_the_valid_choices() {
     assert!(e.message.contains("latncy_ms"), "{e}");
     let e = Scenario::from_toml("[tcp]\ndelayed_ack = \"sometimes\"\n", "bad.toml").unwrap_err();
     assert!(
-        e.to_string().contains("valid: \"off\", \"quickack\""),
+        e.to_string()
+            .contains("valid: \"linux\", \"off\", \"quickack\""),
         "{e}"
     );
     let e = Scenario::from_toml("[network]\nloss = 2.0\n", "bad.toml").unwrap_err();
@@ -325,4 +326,31 @@ fn absurd_numbers_in_a_scenario_file_are_refused_with_the_field_not_a_panic() {
         let e = Scenario::from_toml(text, "x.toml").unwrap_err();
         assert!(e.to_string().contains(field), "{text}: {e}");
     }
+}
+
+fn milestone(w: &World, name: &str) -> u64 {
+    let t = report::timing(w, &conn(w, Role::ZeroRtt));
+    t.milestones
+        .iter()
+        .find(|(n, _)| *n == name)
+        .map(|(_, v)| v.as_nanos())
+        .unwrap_or_else(|| panic!("no milestone {name}"))
+}
+
+#[test]
+fn with_nagle_on_at_the_server_the_response_waits_for_the_clients_delayed_ack_of_the_tickets() {
+    let nagle = run("server_nagle");
+    let mut s = catalog::load("server_nagle").unwrap();
+    s.tcp.server_nodelay = true;
+    let (nodelay, _) = run_one(&s, 1);
+    // The tickets leave in their own write when the handshake completes; the response,
+    // written next, waits for their ACK: the client's 40 ms delayed ACK plus one RTT.
+    // On HZ=250 ticks the delayed ACK armed at 1300 ms (jiffy 325, a tick edge) fires at
+    // jiffy 325 + 10 + 1, 1344 ms: 44 ms, so the stall is 44 + 50 ms.
+    let stall = milestone(&nagle, "response at client") - milestone(&nodelay, "response at client");
+    assert_eq!(stall, 94_000_000);
+    let t = report::timing(&nagle, &conn(&nagle, Role::ZeroRtt));
+    assert_eq!(t.server_nagle_holds, 1);
+    assert_eq!(t.server_nagle_held.as_millis(), 94);
+    snapshot("server_nagle", &nagle);
 }

@@ -200,14 +200,16 @@ fn the_trace_renders_one_stable_line_per_event() {
     20.000ms client recv SYN+ACK seq=0 ack=1 win=65536 mss=1460 len=0
     20.000ms client tcp rtt sample=20.000ms srtt=20.000ms rto=200.000ms
     20.000ms client tcp state SYN-SENT -> ESTABLISHED
+    20.000ms client send ACK seq=1 ack=1 win=65536 len=0
     20.000ms client app write 300/300
     20.000ms client send PSH+ACK seq=1 ack=1 win=65536 len=300
-    30.000ms server recv PSH+ACK seq=1 ack=1 win=65536 len=300
+    30.000ms server recv ACK seq=1 ack=1 win=65536 len=0
     30.000ms server tcp rtt sample=20.000ms srtt=20.000ms rto=200.000ms
     30.000ms server tcp state SYN-RECEIVED -> ESTABLISHED
+    30.000ms server recv PSH+ACK seq=1 ack=1 win=65536 len=300
+    30.000ms server send ACK seq=1 ack=301 win=65236 len=0
     30.000ms server app read 300
-    30.000ms server send ACK seq=1 ack=301 win=65536 len=0
-    40.000ms client recv ACK seq=1 ack=301 win=65536 len=0
+    40.000ms client recv ACK seq=1 ack=301 win=65236 len=0
     40.000ms client tcp rtt sample=20.000ms srtt=20.000ms rto=200.000ms
 ";
     assert_eq!(fabric.trace_text(), expected.trim_start_matches('\n'));
@@ -1059,4 +1061,122 @@ fn run_until_stops_at_the_requested_time() {
         fabric.socket(client).unwrap().state(),
         TcpState::Established
     );
+}
+
+// ----- same-instant arrivals -----
+
+#[test]
+fn segments_arriving_together_are_all_taken_before_the_application_answers() {
+    // The client writes 3000 bytes at 20 ms (TCP_NODELAY): three segments leave together
+    // and arrive together at 30 ms. The server answers the first bytes it reads; as in a
+    // kernel, all three segments are in its receive queue before it runs, so it reads
+    // 3000 bytes in one wake-up and its answer acknowledges all of them.
+    let (mut fabric, client, server) =
+        Fabric::client_server(1, nodelay(), delay_40ms(), link_10ms());
+    fabric.set_application(client, writes_once_established(vec![3000], false));
+    let reads = Rc::new(RefCell::new(Vec::new()));
+    let seen = Rc::clone(&reads);
+    let mut answered = false;
+    fabric.set_application(
+        server,
+        Box::new(move |ctx: &mut AppCtx<'_>| {
+            let n = ctx.read_all().len();
+            if n > 0 {
+                seen.borrow_mut().push(n);
+                if !answered {
+                    answered = true;
+                    ctx.write(&[7; 100]);
+                }
+            }
+        }),
+    );
+    run(&mut fabric);
+    assert_eq!(*reads.borrow(), vec![3000]);
+    let answer = sent(&fabric, server)
+        .into_iter()
+        .find(|(_, h)| h.payload_len == 100)
+        .expect("the answer");
+    assert_eq!(answer.0, ms(30));
+    assert_eq!(answer.1.ack, 3001);
+}
+
+// ----- the Linux profile -----
+
+#[test]
+fn on_hz_250_ticks_a_40_ms_timer_fires_40_to_44_ms_later_and_a_300_ms_one_on_8_jiffy_buckets() {
+    let ticks = KernelTicks::hz(250);
+    // Armed on a tick edge (jiffy 0): expiry jiffy 10, bucket 11: 44 ms.
+    assert_eq!(ticks.deadline(ms(0), Duration::from_millis(40)), ms(44));
+    // Armed 3.999 ms into jiffy 0: the same bucket, 40.001 ms later.
+    let late = SimTime::from_nanos(3_999_000);
+    assert_eq!(ticks.deadline(late, Duration::from_millis(40)), ms(44));
+    // 300 ms = 75 jiffies, level 1 (64 to 511 jiffies, 8-jiffy buckets): (75 >> 3) + 1 = 10
+    // buckets of 8 jiffies = 80 jiffies, 320 ms.
+    assert_eq!(ticks.deadline(ms(0), Duration::from_millis(300)), ms(320));
+    // Never early, whatever the phase.
+    for micros in (0..20_000).step_by(333) {
+        let now = SimTime::from_micros(micros);
+        let delay = Duration::from_millis(40);
+        let fired = ticks.deadline(now, delay);
+        assert!(fired >= now + delay && fired <= now + delay + Duration::from_millis(4));
+    }
+}
+
+#[test]
+fn the_linux_rto_rule_floors_the_variance_term_not_the_sum() {
+    // One 20 ms sample: RFC 6298 gives max(20 + 4 * 10, 200) = 200 ms, Linux
+    // 20 + max(40, 200) = 220 ms.
+    for (rule, rto) in [(RtoRule::Rfc6298, 200), (RtoRule::Linux, 220)] {
+        let config = TcpConfig {
+            rto_rule: rule,
+            ..TcpConfig::default()
+        };
+        let (mut fabric, client, _) = Fabric::client_server(1, config.clone(), config, link_10ms());
+        run(&mut fabric);
+        let socket = fabric.socket(client).unwrap();
+        assert_eq!(socket.rto(), Duration::from_millis(rto), "{rule:?}");
+    }
+}
+
+#[test]
+fn with_timestamps_a_full_segment_carries_1448_bytes() {
+    let config = TcpConfig::default().linux(1000);
+    let (mut fabric, client, server) =
+        Fabric::client_server(1, config.clone(), config, link_10ms());
+    fabric.set_application(client, writes_once_established(vec![3000], false));
+    let (received, app) = sink();
+    fabric.set_application(server, app);
+    run(&mut fabric);
+    let lens: Vec<usize> = data_sent(&fabric, client).iter().map(|d| d.2).collect();
+    assert_eq!(lens, vec![1448, 1448, 104]);
+    assert_eq!(received.borrow().len(), 3000);
+}
+
+#[test]
+fn with_minshalls_nagle_the_small_tail_of_a_large_write_leaves_at_once_and_a_later_small_write_waits(
+) {
+    // One 3000-byte write then one 100-byte write, Nagle on, 10 ms each way. RFC rule:
+    // the 80-byte tail waits for the first ACK (quick ACK at 30 ms, back at 40 ms), then
+    // tail and 100 bytes leave together. Minshall (Linux): the tail is the first small
+    // segment, so it leaves at 20 ms with the full ones; the 100 bytes wait for its ACK.
+    for (minshall, expected) in [
+        (false, vec![(20, 1460), (20, 1460), (40, 180)]),
+        (true, vec![(20, 1460), (20, 1460), (20, 80), (40, 100)]),
+    ] {
+        let config = TcpConfig {
+            nagle_minshall: minshall,
+            ..TcpConfig::default()
+        };
+        let (mut fabric, client, server) =
+            Fabric::client_server(1, config.clone(), config, link_10ms());
+        fabric.set_application(client, writes_once_established(vec![3000, 100], false));
+        let (_, app) = sink();
+        fabric.set_application(server, app);
+        run(&mut fabric);
+        let got: Vec<(u64, usize)> = data_sent(&fabric, client)
+            .iter()
+            .map(|(t, _, len)| (t.as_nanos() / 1_000_000, *len))
+            .collect();
+        assert_eq!(got, expected, "minshall {minshall}");
+    }
 }

@@ -6,9 +6,11 @@
 //! A server with several clients is several nodes.
 //!
 //! Processing one event at node N (segment arrival, timer, scheduled action,
-//! application wake-up): feed it to N's socket, run N's [`Application`] hook (for
-//! arrivals, fired timers and wake-ups), then drain N's transmit queue into the link
-//! and re-arm N's timer. Every [`AppCtx`] call that can produce segments (write,
+//! application wake-up): feed it to N's socket, drain N's transmit queue into the link
+//! and re-arm N's timer. After an arrival or a fired timer, N's [`Application`] hook
+//! runs as its own event queued behind everything already due at that instant: as in a
+//! kernel, every segment that arrived together is taken (and acknowledged, if the ACK
+//! policy says so) before the process it wakes runs. Every [`AppCtx`] call that can produce segments (write,
 //! nodelay, close, ...) flushes at once, as a `write(2)` system call would: two
 //! writes are two pushes, which is what makes Nagle visible.
 //!
@@ -180,10 +182,26 @@ impl<F: FnMut(&mut AppCtx<'_>)> Application for F {
 type Action = Box<dyn FnOnce(&mut AppCtx<'_>)>;
 
 enum Scheduled {
-    Deliver { to: NodeId, segment: Segment },
-    Timer { node: NodeId },
-    Action { node: NodeId, action: Action },
-    Wake { node: NodeId },
+    Deliver {
+        to: NodeId,
+        segment: Segment,
+    },
+    Timer {
+        node: NodeId,
+    },
+    Action {
+        node: NodeId,
+        action: Action,
+    },
+    Wake {
+        node: NodeId,
+    },
+    /// The node's application, after every segment and timer due at this instant: a
+    /// kernel takes all the segments that arrived together before the process it wakes
+    /// runs.
+    AppReady {
+        node: NodeId,
+    },
 }
 
 struct Node {
@@ -192,6 +210,8 @@ struct Node {
     peer: Option<NodeId>,
     app: Option<Box<dyn Application>>,
     timer_armed: Option<SimTime>,
+    /// An [`Scheduled::AppReady`] for this node is queued.
+    app_ready_queued: bool,
 }
 
 /// Endpoints, links, the clock, the queue and the trace.
@@ -297,6 +317,7 @@ impl Fabric {
             peer: None,
             app: None,
             timer_armed: None,
+            app_ready_queued: false,
         });
         id
     }
@@ -434,8 +455,10 @@ impl Fabric {
                     node.socket.handle_segment(segment, now);
                 }
                 self.drain_events(to);
-                self.run_app(to);
+                // ACKs the segment calls for leave now (softirq); the application runs
+                // once every segment and timer due at this instant has been taken.
                 self.flush(to);
+                self.app_ready(to);
             }
             Scheduled::Timer { node } => {
                 let mut fired = false;
@@ -452,16 +475,23 @@ impl Fabric {
                     }
                 }
                 self.drain_events(node);
-                if fired {
-                    self.run_app(node);
-                }
                 self.flush(node);
+                if fired {
+                    self.app_ready(node);
+                }
             }
             Scheduled::Action { node, action } => {
                 action(&mut AppCtx { fabric: self, node });
                 self.flush(node);
             }
             Scheduled::Wake { node } => {
+                self.run_app(node);
+                self.flush(node);
+            }
+            Scheduled::AppReady { node } => {
+                if let Some(n) = self.nodes.get_mut(node.0) {
+                    n.app_ready_queued = false;
+                }
                 self.run_app(node);
                 self.flush(node);
             }
@@ -539,6 +569,20 @@ impl Fabric {
         {
             self.record(node, NetEvent::Tcp(event));
         }
+    }
+
+    /// Queues one application run for `node` behind every event already queued for this
+    /// instant (ties come out in insertion order).
+    fn app_ready(&mut self, node: NodeId) {
+        let Some(n) = self.nodes.get_mut(node.0) else {
+            return;
+        };
+        if n.app.is_none() || n.app_ready_queued {
+            return;
+        }
+        n.app_ready_queued = true;
+        let now = self.now;
+        self.schedule(now, Scheduled::AppReady { node });
     }
 
     fn run_app(&mut self, node: NodeId) {

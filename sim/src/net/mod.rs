@@ -30,7 +30,7 @@ pub use link::{DropReason, Link, LinkConfig, LinkStats, Partition, Transmission}
 pub use queue::{EventQueue, QueueFull};
 pub use rng::{MasterSeed, SimRng};
 pub use tcp::{
-    DelayedAck, InvalidState, RetransmitCause, Segment, SegmentHeader, TcpConfig, TcpError,
-    TcpEvent, TcpFlags, TcpSocket, TcpState, TcpStats,
+    DelayedAck, InvalidState, KernelTicks, RetransmitCause, RtoRule, Segment, SegmentHeader,
+    TcpConfig, TcpError, TcpEvent, TcpFlags, TcpSocket, TcpState, TcpStats,
 };
 pub use time::SimTime;

@@ -12,7 +12,7 @@
 //!   peer sends none), SYN and SYN-ACK retransmission;
 //! - MSS segmentation, default MSS 1460 (a 1500-byte MTU minus 40 header bytes);
 //! - Nagle's algorithm, on by default as on a real socket (see
-//!   [`TcpSocket::set_nodelay`]);
+//!   [`TcpSocket::set_nodelay`]), optionally with Minshall's variant as in Linux;
 //! - delayed ACK ([`DelayedAck`]): a timer, an immediate ACK once two full segments are
 //!   unacknowledged, and piggybacking on outgoing segments;
 //! - congestion control: initial window of 10 segments (RFC 6928), slow start and
@@ -26,8 +26,12 @@
 //! - FIN (half close), RST (sent on abort and in reply to segments for a closed
 //!   socket; accepted only inside the window).
 //!
-//! Not modelled: simultaneous open, TCP Fast Open, window scaling and timestamps (the
-//! window field is a plain byte count, as if scaling had been agreed), SACK, the
+//! The Linux profile ([`TcpConfig::linux`]) adds kernel ticks, the timestamps option's
+//! 12 bytes, Linux's delayed-ACK and RTO rules and Minshall's Nagle.
+//!
+//! Not modelled: simultaneous open, TCP Fast Open, window scaling (the window field is
+//! a plain byte count, as if scaling had been agreed), Linux's receive-window growth
+//! from a small initial window (`tcp_grow_window`), autocorking, SACK, the
 //! TIME-WAIT timer (TIME-WAIT lasts forever and ignores RST, RFC 1337), keep-alive.
 //!
 //! Sequence numbers on the wire are `u32` and wrap; internally every position is a
@@ -51,6 +55,14 @@ pub const QUICK_ACKS_MAX: u32 = 16;
 /// RTO after the handshake when the SYN was retransmitted and no RTT sample exists
 /// (RFC 6298 5.7).
 pub const RTO_AFTER_SYN_LOSS: Duration = Duration::from_secs(3);
+/// Bytes the timestamps option takes in every segment once agreed (RFC 7323 3: 10 bytes,
+/// padded to 12 with two NOPs as Linux sends it), out of the payload the MSS allows.
+pub const TIMESTAMPS_OPTION_BYTES: u16 = 12;
+/// Linux timer-wheel levels: each level is 8 times coarser (`LVL_CLK_SHIFT` 3) and holds
+/// 64 buckets (`LVL_BITS` 6), kernel/time/timer.c.
+const TIMER_WHEEL_LEVEL_SHIFT: u32 = 3;
+/// Buckets per timer-wheel level, as a power of two.
+const TIMER_WHEEL_LEVEL_BITS: u32 = 6;
 /// Bytes of the MSS option on a SYN.
 const MSS_OPTION_BYTES: usize = 4;
 /// Bound on segments kept in the out-of-order store.
@@ -254,6 +266,65 @@ pub enum DelayedAck {
     QuickAckAtStart,
     /// ACKs wait up to this long for data to piggyback on.
     Delay(Duration),
+    /// Linux (net/ipv4/tcp_input.c, tcp_output.c, tcp_timer.c): quick ACKs at the start
+    /// as [`DelayedAck::QuickAckAtStart`], but a socket that sends data less than `ato`
+    /// (40 ms) after it last received some enters "pingpong" (interactive) mode
+    /// (`tcp_event_data_sent`) and then delays its ACKs even while quick ACKs remain
+    /// (`tcp_in_quickack_mode`); a delayed ACK that had to be sent by its timer leaves
+    /// pingpong mode again (`tcp_delack_timer_handler`). Not modelled: `ato` growing
+    /// with the inter-arrival time and backing off up to 200 ms.
+    Linux,
+}
+
+/// How the RTO follows from the RTT estimates.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum RtoRule {
+    /// RFC 6298 2.3: RTO = SRTT + 4·RTTVAR, then floored at `rto_min` (2.4).
+    #[default]
+    Rfc6298,
+    /// Linux `tcp_set_rto`: RTO = SRTT + max(4·RTTVAR, `tcp_rto_min`), the floor applying
+    /// to the variance term, not the sum: one 50 ms sample gives 250 ms, not 200 ms.
+    /// (Linux's per-window `mdev_max` tracking is approximated by RFC 6298's RTTVAR.)
+    Linux,
+}
+
+/// Linux kernel ticks: timers are kept in jiffies of `tick` (1/HZ: 4 ms at HZ=250, the
+/// Debian/Ubuntu default; 1 ms at HZ=1000) and fire from the timer wheel.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct KernelTicks {
+    /// The length of one jiffy.
+    pub tick: Duration,
+}
+
+impl KernelTicks {
+    /// Ticks for kernel constant `HZ` (clamped to 1..=10000).
+    pub fn hz(hz: u32) -> KernelTicks {
+        KernelTicks {
+            tick: Duration::from_nanos(1_000_000_000 / u64::from(hz.clamp(1, 10_000))),
+        }
+    }
+
+    /// When a timer armed at `now` for `delay` fires. The delay is converted to jiffies
+    /// rounding up (`usecs_to_jiffies`), added to the current jiffy (time truncated to
+    /// the tick), and the expiry rounded up past the granularity of its wheel level,
+    /// which never lets a timer fire early (`calc_index`: `(expires >> LVL_SHIFT) + 1`):
+    /// a 40 ms delayed ACK at HZ=250 fires 40 to 44 ms later, a 300 ms RTO (75 jiffies,
+    /// level 1, 8-jiffy buckets) 304 to 332 ms later.
+    pub fn deadline(&self, now: SimTime, delay: Duration) -> SimTime {
+        let tick = duration_nanos(self.tick).max(1);
+        let ticks = duration_nanos(delay).div_ceil(tick);
+        let jiffies = now.as_nanos() / tick;
+        let expires = jiffies.saturating_add(ticks);
+        let mut level = 0;
+        while level < 8
+            && ticks >= 1u64 << (TIMER_WHEEL_LEVEL_BITS + level * TIMER_WHEEL_LEVEL_SHIFT)
+        {
+            level += 1;
+        }
+        let shift = level * TIMER_WHEEL_LEVEL_SHIFT;
+        let bucket = ((expires >> shift).saturating_add(1)) << shift;
+        SimTime::from_nanos(bucket.saturating_mul(tick))
+    }
 }
 
 /// Endpoint configuration. `Default` is a Linux-like socket: MSS 1460, Nagle on,
@@ -289,6 +360,34 @@ pub struct TcpConfig {
     /// Initial sequence number. A constant keeps traces readable; use a seeded value
     /// to exercise wrap-around.
     pub isn: u32,
+    /// Timers on kernel ticks ([`KernelTicks`]); `None`: exactly when due.
+    pub kernel_ticks: Option<KernelTicks>,
+    /// The timestamps option (RFC 7323; Linux `tcp_timestamps=1`, on by default): every
+    /// segment carries [`TIMESTAMPS_OPTION_BYTES`] more, so 1448 payload bytes where the
+    /// MSS is 1460. Both ends must agree (the world configures both alike).
+    pub timestamps: bool,
+    /// How the RTO follows from the RTT estimates.
+    pub rto_rule: RtoRule,
+    /// Minshall's variant of Nagle, as Linux has it (`tcp_nagle_check`,
+    /// `tcp_minshall_check`): a sub-MSS segment waits only while an earlier *sub-MSS*
+    /// segment is unacknowledged, so the small tail of a large write leaves with it.
+    /// Off: RFC 9293 3.7.4's rule, any unacknowledged data holds it.
+    pub nagle_minshall: bool,
+}
+
+impl TcpConfig {
+    /// The Linux profile: [`DelayedAck::Linux`], [`RtoRule::Linux`], timestamps on and
+    /// timers on ticks of `hz`, over `self`'s other settings (MSS, buffers, windows).
+    pub fn linux(self, hz: u32) -> TcpConfig {
+        TcpConfig {
+            delayed_ack: DelayedAck::Linux,
+            rto_rule: RtoRule::Linux,
+            timestamps: true,
+            kernel_ticks: Some(KernelTicks::hz(hz)),
+            nagle_minshall: true,
+            ..self
+        }
+    }
 }
 
 impl Default for TcpConfig {
@@ -307,6 +406,10 @@ impl Default for TcpConfig {
             retries_max: 15,
             fast_retransmit: true,
             isn: 0,
+            kernel_ticks: None,
+            timestamps: false,
+            rto_rule: RtoRule::Rfc6298,
+            nagle_minshall: false,
         }
     }
 }
@@ -320,6 +423,16 @@ impl TcpConfig {
             ..TcpConfig::default()
         }
     }
+}
+
+/// The payload a segment may carry under MSS `mss`: less the timestamps option if on.
+fn payload_mss(config: &TcpConfig, mss: u16) -> u64 {
+    let options = if config.timestamps {
+        TIMESTAMPS_OPTION_BYTES
+    } else {
+        0
+    };
+    u64::from(mss.saturating_sub(options).max(1))
 }
 
 /// Why a connection ended abnormally.
@@ -613,6 +726,12 @@ pub struct TcpSocket {
     ack_state: AckState,
     rcv_unacked_bytes: u64,
     quick_acks_left: u32,
+    /// Linux pingpong (interactive) mode, [`DelayedAck::Linux`].
+    pingpong: bool,
+    /// When data last arrived (Linux `icsk_ack.lrcvtime`).
+    last_data_received: Option<SimTime>,
+    /// End of the last sub-MSS segment sent (Linux `snd_sml`).
+    snd_sml: u64,
 
     rst_pending: Option<Segment>,
     nagle_hold_since: Option<SimTime>,
@@ -624,7 +743,7 @@ pub struct TcpSocket {
 impl TcpSocket {
     /// A closed socket with `config`.
     pub fn new(config: TcpConfig) -> TcpSocket {
-        let mss = u64::from(config.mss_bytes.max(1));
+        let mss = payload_mss(&config, config.mss_bytes);
         TcpSocket {
             nagle: !config.nodelay,
             used: false,
@@ -668,6 +787,9 @@ impl TcpSocket {
             ack_state: AckState::Idle,
             rcv_unacked_bytes: 0,
             quick_acks_left: QUICK_ACKS_MAX,
+            pingpong: false,
+            last_data_received: None,
+            snd_sml: 0,
             rst_pending: None,
             nagle_hold_since: None,
             events: VecDeque::new(),
@@ -1072,12 +1194,20 @@ impl TcpSocket {
 
     fn set_peer_mss(&mut self, option: Option<u16>) {
         let peer = option.unwrap_or(DEFAULT_PEER_MSS_BYTES);
-        self.mss = u64::from(self.config.mss_bytes.min(peer).max(1));
+        self.mss = payload_mss(&self.config, self.config.mss_bytes.min(peer));
+    }
+
+    /// When a timer armed now for `delay` fires: at once when due, or on kernel ticks.
+    fn timer_deadline(&self, now: SimTime, delay: Duration) -> SimTime {
+        match self.config.kernel_ticks {
+            Some(ticks) => ticks.deadline(now, delay),
+            None => now + delay,
+        }
     }
 
     fn arm_rto(&mut self, now: SimTime) {
         if self.rto_deadline.is_none() {
-            self.rto_deadline = Some(now + self.rto());
+            self.rto_deadline = Some(self.timer_deadline(now, self.rto()));
         }
     }
 
@@ -1096,7 +1226,13 @@ impl TcpSocket {
             }
         }
         let srtt = self.srtt_nanos.unwrap_or(rtt_nanos);
-        self.rto_base_nanos = srtt.saturating_add(self.rttvar_nanos.saturating_mul(4));
+        let variance = self.rttvar_nanos.saturating_mul(4);
+        self.rto_base_nanos = match self.config.rto_rule {
+            RtoRule::Rfc6298 => srtt.saturating_add(variance),
+            RtoRule::Linux => {
+                srtt.saturating_add(variance.max(duration_nanos(self.config.rto_min)))
+            }
+        };
         let event = TcpEvent::RttSampled {
             rtt,
             srtt: Duration::from_nanos(srtt),
@@ -1321,7 +1457,7 @@ impl TcpSocket {
             self.rto_deadline = if self.snd_una >= self.snd_nxt {
                 None
             } else {
-                Some(now + self.rto())
+                Some(self.timer_deadline(now, self.rto()))
             };
             self.snd_wnd = window;
             self.snd_wl1 = seg_start;
@@ -1458,6 +1594,7 @@ impl TcpSocket {
     }
 
     fn schedule_ack(&mut self, bytes: u64, now: SimTime) {
+        self.last_data_received = Some(now);
         self.rcv_unacked_bytes = self.rcv_unacked_bytes.saturating_add(bytes);
         let delay = match self.config.delayed_ack {
             DelayedAck::Off => None,
@@ -1466,6 +1603,11 @@ impl TcpSocket {
                 None
             }
             DelayedAck::QuickAckAtStart => Some(LINUX_DELAYED_ACK),
+            DelayedAck::Linux if self.quick_acks_left > 0 && !self.pingpong => {
+                self.quick_acks_left -= 1;
+                None
+            }
+            DelayedAck::Linux => Some(LINUX_DELAYED_ACK),
             DelayedAck::Delay(delay) => Some(delay),
         };
         match delay {
@@ -1475,7 +1617,7 @@ impl TcpSocket {
             Some(delay) => {
                 if self.ack_state == AckState::Idle {
                     self.ack_state = AckState::Delayed {
-                        deadline: now + delay,
+                        deadline: self.timer_deadline(now, delay),
                         since: now,
                     };
                 }
@@ -1656,11 +1798,14 @@ impl TcpSocket {
             // wait for ACKs to open it. Not a Nagle hold: the data is not sub-MSS.
             return None;
         }
+        let small_in_flight = !self.config.nagle_minshall
+            || (self.snd_sml > self.snd_una && self.snd_sml <= self.snd_nxt);
         if mode == SendMode::New
             && self.nagle
             && len > 0
             && len < self.mss
             && in_flight
+            && small_in_flight
             && !fin
             && !probe
         {
@@ -1701,7 +1846,13 @@ impl TcpSocket {
         match mode {
             SendMode::Fast => self.fast_rtx_pending = false,
             SendMode::Rto => self.rtx_next = (end < self.snd_nxt).then_some(end),
-            SendMode::New => self.snd_nxt = end,
+            SendMode::New => {
+                self.snd_nxt = end;
+                if len < self.mss {
+                    // Linux tcp_minshall_update.
+                    self.snd_sml = end;
+                }
+            }
         }
         if probe {
             self.probe_pending = false;
@@ -1722,6 +1873,16 @@ impl TcpSocket {
             });
         } else {
             self.stats.bytes_sent += len;
+            // Linux tcp_event_data_sent: a reply within ato of the last data received
+            // makes the connection interactive.
+            if len > 0
+                && self.config.delayed_ack == DelayedAck::Linux
+                && self
+                    .last_data_received
+                    .is_some_and(|t| now - t < LINUX_DELAYED_ACK)
+            {
+                self.pingpong = true;
+            }
             if self.rtt_probe.is_none() {
                 self.rtt_probe = Some((end, now));
             }
@@ -1750,7 +1911,7 @@ impl TcpSocket {
             && self.snd_nxt == self.snd_una
             && self.rto_deadline.is_none()
         {
-            self.persist_deadline = Some(now + self.rto());
+            self.persist_deadline = Some(self.timer_deadline(now, self.rto()));
         }
     }
 
@@ -1766,6 +1927,8 @@ impl TcpSocket {
             }
         };
         if let Some(since) = delayed_since {
+            // Linux tcp_delack_timer_handler: "Delayed ACK missed: leave pingpong mode".
+            self.pingpong = false;
             self.stats.delayed_acks_sent += 1;
             self.push_event(TcpEvent::DelayedAckSent {
                 delayed_for: now - since,

@@ -230,6 +230,27 @@ impl Session {
     }
 }
 
+/// Where the applications that use a stack cut its output into socket writes
+/// (`send(2)` calls). It matters on the wire: with Nagle on, a second small write waits
+/// for the ACK of the first (RFC 9293 3.7.4), so two writes can cost a round trip where
+/// one would not.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum WriteBoundaries {
+    /// One write per API call: whatever a call produced is written before the next call
+    /// (OpenSSL: the state machine flushes its buffering BIO at the end of each flight,
+    /// `statem_flush`, and `SSL_write` writes its records through the BIO; so the
+    /// NewSessionTicket a server sends when its handshake completes goes out in its own
+    /// write, before the response the application writes next).
+    #[default]
+    PerCall,
+    /// One write per application wake-up: everything queued since the last write
+    /// (rustls: `write_tls` hands its whole send queue to one `write_vectored`, and its
+    /// example servers call it once per readiness event, after processing the input
+    /// and writing the response; tickets emitted while processing the client Finished
+    /// leave with the response).
+    PerWakeup,
+}
+
 /// One end of a TLS connection under test, client or server. The call order is the man
 /// page's and zerortt-core's (`zerortt_core::conn` documents it); every call takes the
 /// virtual time.
@@ -266,4 +287,9 @@ pub trait Subject {
     fn failed(&self) -> bool;
     /// Sessions (tickets) received by a client since the last call.
     fn take_new_sessions(&mut self) -> Vec<Session>;
+    /// Where applications using this stack cut its output into socket writes; the
+    /// simulated applications write exactly there.
+    fn write_boundaries(&self) -> WriteBoundaries {
+        WriteBoundaries::PerCall
+    }
 }

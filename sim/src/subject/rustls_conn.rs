@@ -14,7 +14,7 @@
 //! handshake completes (rustls has no "EndOfEarlyData arrived" signal).
 
 use super::rustls_stack::{client_connection, SeededStream, SessionStore, VirtualClock};
-use super::{Session, Subject, SubjectError};
+use super::{Session, Subject, SubjectError, WriteBoundaries};
 use rustls::client::Tls13ClientSessionValue;
 use rustls::{ClientConfig, HandshakeKind, ServerConfig, ServerConnection};
 use std::io::{Read, Write};
@@ -664,5 +664,13 @@ impl Subject for RustlsSubject {
         }
         newest_first.reverse();
         newest_first
+    }
+
+    /// rustls 0.23: `ConnectionCommon::write_tls` writes the whole send queue with one
+    /// `write_vectored` (`ChunkVecBuffer::write_to`, up to 64 chunks), and its
+    /// tlsserver-mio / tlsclient-mio examples call it once per readiness event, after
+    /// `process_new_packets` and the application's writes.
+    fn write_boundaries(&self) -> WriteBoundaries {
+        WriteBoundaries::PerWakeup
     }
 }

@@ -1,7 +1,7 @@
 //! zerortt-core as a subject: a thin wrapper, so its traces are exactly those of the
 //! connection itself.
 
-use super::{Session, Subject, SubjectError};
+use super::{Session, Subject, SubjectError, WriteBoundaries};
 use zerortt_core::time::Timestamp;
 use zerortt_core::{Connection, EarlyDataStatus, Event, ReadEarlyData};
 
@@ -80,5 +80,12 @@ impl Subject for ZerorttSubject {
             .into_iter()
             .map(Session::Zerortt)
             .collect()
+    }
+
+    /// zerortt-core has OpenSSL's API, so its applications are OpenSSL's: one write per
+    /// call, the server's tickets (queued by the `do_handshake` that completes) in their
+    /// own write, before the response.
+    fn write_boundaries(&self) -> WriteBoundaries {
+        WriteBoundaries::PerCall
     }
 }

@@ -5,7 +5,7 @@
 use super::timestamp;
 use crate::net::{AppCtx, Application, SimTime};
 use crate::scenario::Scenario;
-use crate::subject::{Session, Subject, SubjectError};
+use crate::subject::{Session, Subject, SubjectError, WriteBoundaries};
 use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::rc::Rc;
@@ -259,6 +259,20 @@ impl Pump {
         self.flush(ctx);
     }
 
+    /// After each API call: output of a stack whose applications write once per call
+    /// (OpenSSL's) is written now, in a write of its own ([`WriteBoundaries`]).
+    fn call_done(
+        &mut self,
+        ctx: &mut AppCtx<'_>,
+        tls: &mut dyn Subject,
+        log: &ConnLog,
+        shared: &Rc<RefCell<Shared>>,
+    ) {
+        if tls.write_boundaries() == WriteBoundaries::PerCall {
+            self.output(ctx, tls, log, shared);
+        }
+    }
+
     fn flush(&mut self, ctx: &mut AppCtx<'_>) {
         if !self.outbox.is_empty()
             && ctx
@@ -345,6 +359,12 @@ impl ClientApp {
         ctx.close();
     }
 
+    /// The socket write that follows an API call, where the stack's applications make one.
+    fn call_done(&mut self, ctx: &mut AppCtx<'_>) {
+        self.pump
+            .call_done(ctx, self.tls.as_mut(), &self.log, &self.shared);
+    }
+
     fn step(&mut self, ctx: &mut AppCtx<'_>) -> Result<(), SubjectError> {
         // One read buffer per application, not a zeroed 16 KiB allocation per wake-up.
         let mut buf = std::mem::take(&mut self.read_buf);
@@ -403,6 +423,7 @@ impl ClientApp {
                 Err(SubjectError::WantRead) => {}
                 Err(e) => return Err(e),
             }
+            self.call_done(ctx);
             self.chunk_index += 1;
             self.next_chunk_at = (self.chunk_index < self.chunks.len() && !self.early_stopped)
                 .then(|| now.saturating_add(super::ms(self.scenario.client.chunk_interval_ms)));
@@ -410,7 +431,9 @@ impl ClientApp {
         if self.next_chunk_at.is_some() {
             // Still in the early phase: reading is allowed and processes the server's flight.
             self.pump.feed(self.tls.as_mut());
-            match self.tls.read(&mut *buf, ts) {
+            let r = self.tls.read(&mut *buf, ts);
+            self.call_done(ctx);
+            match r {
                 Ok(n) => self.got_response(now, n),
                 Err(SubjectError::WantRead) => {}
                 Err(SubjectError::Misuse(m)) => self
@@ -425,7 +448,9 @@ impl ClientApp {
         }
         if !self.tls.is_init_finished() {
             self.pump.feed(self.tls.as_mut());
-            match self.tls.do_handshake(ts) {
+            let r = self.tls.do_handshake(ts);
+            self.call_done(ctx);
+            match r {
                 Ok(()) | Err(SubjectError::WantRead) => {}
                 Err(e) => return Err(e),
             }
@@ -443,13 +468,17 @@ impl ClientApp {
             if !self.request_sent {
                 self.request_sent = true;
                 let request = vec![b'q'; self.scenario.client.request_bytes.max(1)];
-                self.tls.write(&request, ts)?;
+                let r = self.tls.write(&request, ts);
+                self.call_done(ctx);
+                r?;
             }
         }
         // Bounded: each read drains buffered plaintext.
         for _ in 0..64 {
             self.pump.feed(self.tls.as_mut());
-            match self.tls.read(&mut *buf, ts) {
+            let r = self.tls.read(&mut *buf, ts);
+            self.call_done(ctx);
+            match r {
                 Ok(n) => self.got_response(now, n),
                 Err(SubjectError::WantRead) | Err(SubjectError::Closed) => break,
                 Err(SubjectError::Misuse(m)) => {
@@ -541,6 +570,7 @@ pub struct ServerApp {
     scenario: Scenario,
     external: Option<Arc<Mutex<LatentExternalCache>>>,
     counted: bool,
+    closed: bool,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -573,6 +603,7 @@ impl ServerApp {
             scenario,
             external,
             counted: false,
+            closed: false,
         }
     }
 
@@ -585,12 +616,24 @@ impl ServerApp {
         }
     }
 
-    fn half_rtt(&mut self, ts: zerortt_core::time::Timestamp) -> Result<(), SubjectError> {
+    fn half_rtt(
+        &mut self,
+        ctx: &mut AppCtx<'_>,
+        ts: zerortt_core::time::Timestamp,
+    ) -> Result<(), SubjectError> {
         if self.scenario.server.half_rtt_response && !self.half_rtt_sent {
             self.half_rtt_sent = true;
-            self.tls.write_early_data(&[b'h'; HALF_RTT_BYTES], ts)?;
+            let r = self.tls.write_early_data(&[b'h'; HALF_RTT_BYTES], ts);
+            self.call_done(ctx);
+            r?;
         }
         Ok(())
+    }
+
+    /// The socket write that follows an API call, where the stack's applications make one.
+    fn call_done(&mut self, ctx: &mut AppCtx<'_>) {
+        self.pump
+            .call_done(ctx, self.tls.as_mut(), &self.log, &self.shared);
     }
 
     fn step(&mut self, ctx: &mut AppCtx<'_>) -> Result<(), SubjectError> {
@@ -608,17 +651,19 @@ impl ServerApp {
         if self.phase == ServerPhase::ReadingEarlyData {
             for _ in 0..1024 {
                 self.pump.feed(self.tls.as_mut());
-                match self.tls.read_early_data(&mut *buf, ts) {
+                let r = self.tls.read_early_data(&mut *buf, ts);
+                self.call_done(ctx);
+                match r {
                     Ok(ReadEarlyData::Success(n)) => {
                         self.log
                             .record
                             .borrow_mut()
                             .early_read
                             .extend_from_slice(&buf[..n]);
-                        self.half_rtt(ts)?;
+                        self.half_rtt(ctx, ts)?;
                     }
                     Ok(ReadEarlyData::Finish) => {
-                        self.half_rtt(ts)?;
+                        self.half_rtt(ctx, ts)?;
                         self.phase = ServerPhase::Handshake;
                         self.log.record.borrow_mut().server_status =
                             Some(self.tls.early_data_status());
@@ -639,7 +684,9 @@ impl ServerApp {
         }
         if self.phase == ServerPhase::Handshake {
             self.pump.feed(self.tls.as_mut());
-            match self.tls.do_handshake(ts) {
+            let r = self.tls.do_handshake(ts);
+            self.call_done(ctx);
+            match r {
                 Ok(()) => {
                     self.phase = ServerPhase::Request;
                     let mut rec = self.log.record.borrow_mut();
@@ -653,14 +700,18 @@ impl ServerApp {
         if self.phase == ServerPhase::Request {
             for _ in 0..64 {
                 self.pump.feed(self.tls.as_mut());
-                match self.tls.read(&mut *buf, ts) {
+                let r = self.tls.read(&mut *buf, ts);
+                self.call_done(ctx);
+                match r {
                     Ok(n) => self.request_len += n,
                     Err(SubjectError::WantRead) | Err(SubjectError::Closed) => break,
                     Err(e) => return Err(e),
                 }
             }
             if self.request_len >= self.scenario.client.request_bytes.max(1) {
-                self.tls.write(&[b'r'; RESPONSE_BYTES], ts)?;
+                let r = self.tls.write(&[b'r'; RESPONSE_BYTES], ts);
+                self.call_done(ctx);
+                r?;
                 self.phase = ServerPhase::Done;
             }
         }
@@ -708,6 +759,13 @@ impl Application for ServerApp {
         let done = self.phase == ServerPhase::Done || self.tls.failed();
         if done && !was_done {
             self.gauge(-1);
+        }
+        // A failed connection is closed at once; a served one stays open until the client
+        // closes (keep-alive). Closing at once would push out what Nagle holds: Linux's
+        // tcp_send_fin pushes pending data with TCP_NAGLE_OFF.
+        let peer_closed = ctx.socket().is_some_and(|s| s.peer_closed());
+        if !self.closed && (self.tls.failed() || (done && peer_closed)) {
+            self.closed = true;
             ctx.close();
         }
         if let Some(ext) = &self.external {

@@ -38,7 +38,7 @@ use zerortt_core::tickets::ticketer::{TicketAead, TicketKey, Ticketer};
 use zerortt_core::time::Timestamp;
 use zerortt_core::verify::ServerTrust;
 
-pub use apps::{ConnRecord, Role};
+pub use apps::{ConnRecord, Role, HALF_RTT_BYTES, RESPONSE_BYTES};
 
 /// Virtual time after which a run stops, whatever is pending.
 pub const RUN_TIME_MAX: Duration = Duration::from_secs(300);
@@ -425,7 +425,10 @@ impl World {
         let t = &self.scenario.tcp;
         let mut c = TcpConfig::for_mtu(self.scenario.network.mtu);
         c.nodelay = nodelay;
-        c.delayed_ack = parse_delayed_ack(&t.delayed_ack).unwrap_or(DelayedAck::QuickAckAtStart);
+        if t.profile == "linux" {
+            c = c.linux(t.hz);
+        }
+        c.delayed_ack = parse_delayed_ack(&t.delayed_ack).unwrap_or(DelayedAck::Linux);
         c.initial_cwnd_segments = t.initial_cwnd;
         c
     }

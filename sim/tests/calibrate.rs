@@ -1,0 +1,117 @@
+//! The simulator against real Linux TCP: each timing scenario of the catalog runs three
+//! times over kernel TCP (`zerortt calibrate`'s namespaces, relay and endpoints), and
+//! every milestone's median over the three runs must land within [`tolerance`] of the
+//! simulated one.
+//!
+//! Needs root and TUN; without them the test says so and passes, except under `CI`,
+//! where it fails (CI runs as root on a machine with TUN).
+
+use std::io::Write as _;
+use zerortt_sim::calibrate;
+use zerortt_sim::catalog;
+
+/// 5 ms plus one kernel tick at HZ=250 (4 ms: where a real timer lands in its tick) ...
+const TOLERANCE_MS: f64 = 9.0;
+/// ... plus 2 ms per step before the milestone (each distinct earlier milestone time is
+/// one hop through the relay and one wake-up of an endpoint): the real endpoints (a
+/// debug build, on two cores shared with other work) and the relay spend 1-2 ms there,
+/// which the simulator, whose applications take no time, does not.
+const PER_STEP_MS: f64 = 2.0;
+
+/// The tolerance for a milestone simulated at `at` among `all` simulated milestones.
+fn tolerance(at: f64, all: &[(&str, f64)]) -> f64 {
+    let mut earlier: Vec<f64> = all.iter().map(|(_, t)| *t).filter(|t| *t < at).collect();
+    earlier.dedup_by(|a, b| (*a - *b).abs() < 1e-9);
+    TOLERANCE_MS + PER_STEP_MS * earlier.len().saturating_sub(1) as f64
+}
+
+const SCENARIOS: [&str; 6] = [
+    "accepted",
+    "nagle",
+    "nagle_nodelay",
+    "early_data_beyond_initial_window",
+    "loss_on_first_flight",
+    "half_rtt_response",
+];
+
+/// Known gap, measured ~20 ms: on Linux the tail beyond the initial window leaves two
+/// segments at a time, 2 to 16 ms apart (the receiver's window growth, tcp_grow_window, or
+/// TCP Small Queues on the TUN device; not modelled). These milestones must be later on
+/// Linux than simulated, by at most 40 ms.
+const KNOWN_GAPS: [(&str, &str); 5] = [
+    (
+        "early_data_beyond_initial_window",
+        "last early byte leaves client",
+    ),
+    (
+        "early_data_beyond_initial_window",
+        "last early byte read by server",
+    ),
+    (
+        "early_data_beyond_initial_window",
+        "EndOfEarlyData at server",
+    ),
+    (
+        "early_data_beyond_initial_window",
+        "server handshake complete",
+    ),
+    ("early_data_beyond_initial_window", "response at client"),
+];
+
+#[test]
+fn every_timing_milestone_of_the_catalog_lands_within_tolerance_of_real_linux_tcp() {
+    if let Some(why) = calibrate::unavailable() {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI must run the calibration: {why}"
+        );
+        // Straight to stderr, past the test harness's capture, so the skip shows.
+        let _ = writeln!(
+            std::io::stderr(),
+            "SKIPPED the calibration against Linux TCP: {why}"
+        );
+        return;
+    }
+    let exe = std::path::Path::new(env!("CARGO_BIN_EXE_zerortt"));
+    let mut failures = Vec::new();
+    for name in SCENARIOS {
+        let scenario = catalog::load(name).unwrap();
+        let (sim, _) = calibrate::simulated(&scenario);
+        let mut runs = Vec::new();
+        for _ in 0..3 {
+            runs.push(calibrate::run_real(&scenario, exe).unwrap());
+        }
+        // The measured tables belong in the log even when the test passes.
+        let _ = write!(
+            std::io::stderr(),
+            "{name}\n{}",
+            calibrate::table(&scenario, &runs)
+        );
+        for (milestone, simulated) in &sim {
+            // The median of the three runs: one run slowed by a busy machine (two shared
+            // cores) is noise, not the kernel.
+            let mut reals: Vec<f64> = runs.iter().filter_map(|r| r.get(milestone)).collect();
+            if reals.len() < runs.len() {
+                failures.push(format!("{name}: a real run never reached {milestone}"));
+                continue;
+            }
+            reals.sort_by(f64::total_cmp);
+            let real = reals[reals.len() / 2];
+            {
+                let known = KNOWN_GAPS.contains(&(name, milestone));
+                let within = tolerance(*simulated, &sim);
+                let ok = if known {
+                    real >= *simulated - within && real <= *simulated + 40.0
+                } else {
+                    (real - simulated).abs() <= within
+                };
+                if !ok {
+                    failures.push(format!(
+                        "{name}: {milestone} simulated {simulated:.1} ms, real median {real:.1} ms"
+                    ));
+                }
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
