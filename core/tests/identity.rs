@@ -227,13 +227,15 @@ fn a_chain_from_an_unknown_ca_fails_as_unknown_ca() {
 }
 
 #[test]
-fn a_scheme_other_than_ed25519_and_ecdsa_p256_is_an_illegal_parameter() {
+fn a_scheme_the_client_does_not_verify_certificate_verify_with_is_an_illegal_parameter() {
     let id = test_identity::ecdsa_p256();
     let content = server_content();
     let signature = id.key.sign(&content);
     for scheme in [
-        SignatureScheme::EcdsaSecp384r1Sha384,
-        SignatureScheme::RsaPssRsaeSha256,
+        SignatureScheme::RsaPkcs1Sha256,
+        SignatureScheme::EcdsaSecp521r1Sha512,
+        SignatureScheme::RsaPssPssSha256,
+        SignatureScheme::Ed448,
         SignatureScheme::EcdsaSha1,
         SignatureScheme::Unknown(0xfefe),
     ] {
@@ -247,10 +249,13 @@ fn a_scheme_other_than_ed25519_and_ecdsa_p256_is_an_illegal_parameter() {
 fn a_scheme_that_does_not_fit_the_leaf_key_is_an_illegal_parameter() {
     let [ed, ec] = identities();
     let content = server_content();
-    // An ECDSA signature claimed as ed25519 against the ECDSA leaf, and the reverse.
+    // An ECDSA signature claimed as ed25519 against the ECDSA leaf, and the reverse; a P-256
+    // key claimed as P-384 (TLS 1.3 binds the curve); RSA-PSS claimed for a non-RSA key.
     for (id, claimed) in [
         (&ec, SignatureScheme::Ed25519),
         (&ed, SignatureScheme::EcdsaSecp256r1Sha256),
+        (&ec, SignatureScheme::EcdsaSecp384r1Sha384),
+        (&ed, SignatureScheme::RsaPssRsaeSha256),
     ] {
         let err = verify_certificate_verify(leaf(id), claimed, &content, &id.key.sign(&content))
             .unwrap_err();
