@@ -340,8 +340,8 @@ impl Driver {
 /// Words for a stop, without looking at the peer's bytes.
 pub fn explain_stop(stop: &Stop, peer: &str, phase: &str, timeout: Duration) -> LiveError {
     use zerortt_core::error::PeerMisbehaved as P;
-    const OFFER: &str = "zerortt offers TLS 1.3 only, with X25519 and ed25519 or \
-                         ecdsa_secp256r1_sha256 signatures";
+    const OFFER: &str = "zerortt offers TLS 1.3 only, with X25519 key exchange and ed25519, \
+                         ECDSA P-256/P-384 or RSA-PSS signatures";
     match stop {
         Stop::Conn(ConnError::Fatal(Error::AlertReceived(a))) => {
             let hint = match a {
