@@ -239,6 +239,7 @@ enum Command {
 }
 
 fn main() -> ExitCode {
+    exit_quietly_when_stdout_closes();
     let cli = Cli::parse();
     match run(cli.command) {
         Ok(code) => code,
@@ -247,6 +248,25 @@ fn main() -> ExitCode {
             ExitCode::from(2)
         }
     }
+}
+
+/// `zerortt run nagle | head` closes stdout early; `println!` then panics with EPIPE (Rust
+/// ignores SIGPIPE, and changing that needs `unsafe`). A reader that stopped reading is not
+/// an error of ours: exit as a process killed by SIGPIPE would (128 + 13), without a trace.
+fn exit_quietly_when_stdout_closes() {
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let message = info
+            .payload()
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| info.payload().downcast_ref::<&str>().copied())
+            .unwrap_or("");
+        if message.starts_with("failed printing to stdout") && message.contains("Broken pipe") {
+            std::process::exit(141);
+        }
+        default(info);
+    }));
 }
 
 /// `zerortt calibrate`: the real runs and the side-by-side table (or, internally, one

@@ -59,7 +59,10 @@ fn nagle_and_nodelay_side_by_side_snapshot() {
 fn loss_on_first_flight_draws_the_lost_clienthello_stopping_and_its_retransmission() {
     let svg = ladder(&[panel("loss_on_first_flight")]);
     assert_eq!(
-        texts_with(&svg, "ClientHello + early data 500 B + ACK [lost (partition)]"),
+        texts_with(
+            &svg,
+            "ClientHello + early data 500 B + ACK [lost (partition)]"
+        ),
         1
     );
     assert_eq!(
