@@ -49,7 +49,38 @@ extern "C" {
     fn SSL_CTX_set_recv_max_early_data(ctx: *mut SSL_CTX, recv_max_early_data: u32) -> c_int;
     fn SSL_set_recv_max_early_data(s: *mut SSL, recv_max_early_data: u32) -> c_int;
     fn SSL_SESSION_set_max_early_data(s: *mut SSL_SESSION, max_early_data: u32) -> c_int;
+    fn SSL_SESSION_set_time(s: *mut SSL_SESSION, t: c_long) -> c_long;
+    fn SSL_CTX_set_session_ticket_cb(
+        ctx: *mut SSL_CTX,
+        gen_cb: Option<GenerateTicketCb>,
+        dec_cb: Option<DecryptTicketCb>,
+        arg: *mut c_void,
+    ) -> c_int;
 }
+
+/// `SSL_CTX_generate_session_ticket_fn`.
+type GenerateTicketCb = unsafe extern "C" fn(s: *mut SSL, arg: *mut c_void) -> c_int;
+/// `SSL_CTX_decrypt_session_ticket_fn`.
+type DecryptTicketCb = unsafe extern "C" fn(
+    s: *mut SSL,
+    ss: *mut SSL_SESSION,
+    keyname: *const c_uchar,
+    keyname_length: usize,
+    status: c_int,
+    arg: *mut c_void,
+) -> c_int;
+
+// SSL_TICKET_STATUS and SSL_TICKET_RETURN values (<openssl/ssl.h>).
+const SSL_TICKET_NONE: c_int = 2;
+const SSL_TICKET_EMPTY: c_int = 3;
+const SSL_TICKET_NO_DECRYPT: c_int = 4;
+const SSL_TICKET_SUCCESS: c_int = 5;
+const SSL_TICKET_SUCCESS_RENEW: c_int = 6;
+const SSL_TICKET_RETURN_ABORT: c_int = 0;
+const SSL_TICKET_RETURN_IGNORE: c_int = 1;
+const SSL_TICKET_RETURN_IGNORE_RENEW: c_int = 2;
+const SSL_TICKET_RETURN_USE: c_int = 3;
+const SSL_TICKET_RETURN_USE_RENEW: c_int = 4;
 
 /// `RAND_METHOD` (`struct rand_meth_st` in `<openssl/rand.h>`, OpenSSL 3.0).
 #[repr(C)]
@@ -162,6 +193,94 @@ pub fn set_session_max_early_data(session: &mut SslSession, bytes: u32) -> bool 
     // SAFETY: `session.as_ptr()` is a valid `SSL_SESSION *`; `&mut SslSession` is the
     // handle the caller owns, and the call sets one field.
     unsafe { SSL_SESSION_set_max_early_data(session.as_ptr(), bytes) == 1 }
+}
+
+/// `SSL_SESSION_set_time(3)` (seconds since the epoch, as `time(NULL)`): OpenSSL computes
+/// a ticket's age from it on both sides (ssl/statem/extensions_clnt.c and
+/// extensions_srvr.c). The session is reference counted: every handle sees the change.
+pub fn set_session_time(session: &mut SslSession, secs: i64) -> bool {
+    // `long` is 32 bits on some targets.
+    #[allow(irrefutable_let_patterns)]
+    let Ok(t) = c_long::try_from(secs) else {
+        return false;
+    };
+    // SAFETY: `session.as_ptr()` is a valid `SSL_SESSION *`; the call sets one field (and
+    // the derived expiry) and keeps no pointer.
+    unsafe { SSL_SESSION_set_time(session.as_ptr(), t) != 0 }
+}
+
+/// What [`set_ticket_time_hook`] stores in the context's ex_data: given a session just
+/// decrypted from a ticket, the creation time to give it, if any.
+type TicketTimeHook = Box<dyn Fn(&SslSessionRef) -> Option<i64> + Send + Sync>;
+
+fn ticket_hook_index() -> Option<Index<SslContext, TicketTimeHook>> {
+    static INDEX: OnceLock<Option<Index<SslContext, TicketTimeHook>>> = OnceLock::new();
+    *INDEX.get_or_init(|| SslContext::new_ex_index().ok())
+}
+
+/// The C side of [`set_ticket_time_hook`]: the default decision for each status (as
+/// without a callback, ssl/t1_lib.c tls_decrypt_ticket), after the hook's time change.
+extern "C" fn decrypt_ticket_trampoline(
+    s: *mut SSL,
+    ss: *mut SSL_SESSION,
+    _keyname: *const c_uchar,
+    _keyname_length: usize,
+    status: c_int,
+    _arg: *mut c_void,
+) -> c_int {
+    match status {
+        SSL_TICKET_SUCCESS | SSL_TICKET_SUCCESS_RENEW if !ss.is_null() => {
+            if let Some(index) = ticket_hook_index() {
+                // SAFETY: OpenSSL passes the connection being handshaken and the session it
+                // just decrypted, both valid for the call; neither reference outlives it.
+                let (ssl, session) = unsafe { (SslRef::from_ptr(s), SslSessionRef::from_ptr(ss)) };
+                let time = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    ssl.ssl_context()
+                        .ex_data(index)
+                        .and_then(|hook| hook(session))
+                }));
+                if let Some(t) = time.ok().flatten().and_then(|t| c_long::try_from(t).ok()) {
+                    // SAFETY: `ss` is the valid session OpenSSL is about to use, owned by
+                    // this handshake alone; the call sets one field.
+                    unsafe { SSL_SESSION_set_time(ss, t) };
+                }
+            }
+            if status == SSL_TICKET_SUCCESS {
+                SSL_TICKET_RETURN_USE
+            } else {
+                SSL_TICKET_RETURN_USE_RENEW
+            }
+        }
+        SSL_TICKET_NONE => SSL_TICKET_RETURN_IGNORE,
+        SSL_TICKET_EMPTY | SSL_TICKET_NO_DECRYPT => SSL_TICKET_RETURN_IGNORE_RENEW,
+        _ => SSL_TICKET_RETURN_ABORT,
+    }
+}
+
+/// `SSL_CTX_set_session_ticket_cb(3)` with a decrypt callback that lets `hook` set the
+/// creation time of each session decrypted from a (stateless) ticket, and otherwise
+/// decides as OpenSSL does without a callback.
+pub fn set_ticket_time_hook(
+    ctx: &mut SslContextBuilder,
+    hook: impl Fn(&SslSessionRef) -> Option<i64> + Send + Sync + 'static,
+) -> Result<(), ErrorStack> {
+    let index = ticket_hook_index().ok_or_else(ErrorStack::get)?;
+    ctx.set_ex_data(index, Box::new(hook) as TicketTimeHook);
+    // SAFETY: `ctx.as_ptr()` is a valid `SSL_CTX *`; the trampoline has the C signature of
+    // `SSL_CTX_decrypt_session_ticket_fn`, lives for the whole program and ignores `arg`.
+    let r = unsafe {
+        SSL_CTX_set_session_ticket_cb(
+            ctx.as_ptr(),
+            None,
+            Some(decrypt_ticket_trampoline),
+            std::ptr::null_mut(),
+        )
+    };
+    if r == 1 {
+        Ok(())
+    } else {
+        Err(ErrorStack::get())
+    }
 }
 
 /// `SSL_CTX_set_tlsext_ticket_keys`: the key set stateless tickets are made and opened
