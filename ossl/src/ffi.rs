@@ -209,13 +209,53 @@ pub fn set_session_time(session: &mut SslSession, secs: i64) -> bool {
     unsafe { SSL_SESSION_set_time(session.as_ptr(), t) != 0 }
 }
 
-/// What [`set_ticket_time_hook`] stores in the context's ex_data: given a session just
-/// decrypted from a ticket, the creation time to give it, if any.
-type TicketTimeHook = Box<dyn Fn(&SslSessionRef) -> Option<i64> + Send + Sync>;
+/// What [`set_ticket_time_hooks`] stores in the context's ex_data: given the connection
+/// and the session of a ticket about to be made, and given a session just decrypted from
+/// a ticket, the creation time to give it, if any.
+struct TicketTimeHooks {
+    generate: GenerateHook,
+    decrypt: DecryptHook,
+}
 
-fn ticket_hook_index() -> Option<Index<SslContext, TicketTimeHook>> {
-    static INDEX: OnceLock<Option<Index<SslContext, TicketTimeHook>>> = OnceLock::new();
+/// A creation time for the session of a ticket being made.
+type GenerateHook = Box<dyn Fn(&SslRef, &SslSessionRef) -> Option<i64> + Send + Sync>;
+/// A creation time for a session decrypted from a ticket.
+type DecryptHook = Box<dyn Fn(&SslSessionRef) -> Option<i64> + Send + Sync>;
+
+fn ticket_hook_index() -> Option<Index<SslContext, TicketTimeHooks>> {
+    static INDEX: OnceLock<Option<Index<SslContext, TicketTimeHooks>>> = OnceLock::new();
     *INDEX.get_or_init(|| SslContext::new_ex_index().ok())
+}
+
+/// Sets a session's creation time from a hook's answer; `ss` must be valid for the call.
+fn apply_time(ss: *mut SSL_SESSION, time: std::thread::Result<Option<i64>>) {
+    // `long` is 32 bits on some targets.
+    #[allow(clippy::useless_conversion)]
+    if let Some(t) = time.ok().flatten().and_then(|t| c_long::try_from(t).ok()) {
+        // SAFETY: the callers pass the valid session OpenSSL is working on during the
+        // callback; the call sets one field.
+        unsafe { SSL_SESSION_set_time(ss, t) };
+    }
+}
+
+/// The C side of [`set_ticket_time_hooks`] for a ticket being made (the session's master
+/// key and creation time are set: ssl/statem/statem_srvr.c,
+/// tls_construct_new_session_ticket). Returns 1: go on.
+extern "C" fn generate_ticket_trampoline(s: *mut SSL, _arg: *mut c_void) -> c_int {
+    let Some(index) = ticket_hook_index() else {
+        return 1;
+    };
+    // SAFETY: OpenSSL passes the connection making the ticket, valid for the call.
+    let ssl = unsafe { SslRef::from_ptr(s) };
+    if let Some(session) = ssl.session() {
+        let time = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            ssl.ssl_context()
+                .ex_data(index)
+                .and_then(|hooks| (hooks.generate)(ssl, session))
+        }));
+        apply_time(session.as_ptr(), time);
+    }
+    1
 }
 
 /// The C side of [`set_ticket_time_hook`]: the default decision for each status (as
@@ -237,13 +277,9 @@ extern "C" fn decrypt_ticket_trampoline(
                 let time = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
                     ssl.ssl_context()
                         .ex_data(index)
-                        .and_then(|hook| hook(session))
+                        .and_then(|hooks| (hooks.decrypt)(session))
                 }));
-                if let Some(t) = time.ok().flatten().and_then(|t| c_long::try_from(t).ok()) {
-                    // SAFETY: `ss` is the valid session OpenSSL is about to use, owned by
-                    // this handshake alone; the call sets one field.
-                    unsafe { SSL_SESSION_set_time(ss, t) };
-                }
+                apply_time(ss, time);
             }
             if status == SSL_TICKET_SUCCESS {
                 SSL_TICKET_RETURN_USE
@@ -257,21 +293,27 @@ extern "C" fn decrypt_ticket_trampoline(
     }
 }
 
-/// `SSL_CTX_set_session_ticket_cb(3)` with a decrypt callback that lets `hook` set the
-/// creation time of each session decrypted from a (stateless) ticket, and otherwise
-/// decides as OpenSSL does without a callback.
-pub fn set_ticket_time_hook(
+/// `SSL_CTX_set_session_ticket_cb(3)` with callbacks that let `generate` set the creation
+/// time of each ticket's session before it is made (and, for a stateless ticket,
+/// encrypted into it), and `decrypt` that of each session decrypted from a ticket;
+/// otherwise OpenSSL decides as without callbacks.
+pub fn set_ticket_time_hooks(
     ctx: &mut SslContextBuilder,
-    hook: impl Fn(&SslSessionRef) -> Option<i64> + Send + Sync + 'static,
+    generate: impl Fn(&SslRef, &SslSessionRef) -> Option<i64> + Send + Sync + 'static,
+    decrypt: impl Fn(&SslSessionRef) -> Option<i64> + Send + Sync + 'static,
 ) -> Result<(), ErrorStack> {
     let index = ticket_hook_index().ok_or_else(ErrorStack::get)?;
-    ctx.set_ex_data(index, Box::new(hook) as TicketTimeHook);
+    let hooks = TicketTimeHooks {
+        generate: Box::new(generate),
+        decrypt: Box::new(decrypt),
+    };
+    ctx.set_ex_data(index, hooks);
     // SAFETY: `ctx.as_ptr()` is a valid `SSL_CTX *`; the trampoline has the C signature of
     // `SSL_CTX_decrypt_session_ticket_fn`, lives for the whole program and ignores `arg`.
     let r = unsafe {
         SSL_CTX_set_session_ticket_cb(
             ctx.as_ptr(),
-            None,
+            Some(generate_ticket_trampoline),
             Some(decrypt_ticket_trampoline),
             std::ptr::null_mut(),
         )

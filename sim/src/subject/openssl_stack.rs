@@ -226,9 +226,19 @@ pub fn server_context(knobs: ServerKnobs) -> Result<ServerContext, String> {
     if let Some(groups) = knobs.groups {
         ctx.set_groups_list(groups).map_err(|e| err("groups", e))?;
     }
-    let clock = knobs.clock.clone();
-    ffi::set_ticket_time_hook(&mut ctx, move |session| clock.decrypted(session))
-        .map_err(|e| err("ticket callback", e))?;
+    let (generating, decrypting) = (knobs.clock.clone(), knobs.clock.clone());
+    let no_anti_replay = knobs.no_anti_replay;
+    ffi::set_ticket_time_hooks(
+        &mut ctx,
+        // OpenSSL's TLS 1.3 tickets are stateful exactly when max_early_data > 0 and
+        // anti-replay is on (ssl/statem/statem_srvr.c, tls_construct_new_session_ticket).
+        move |ssl, session| {
+            let stateless = no_anti_replay || ssl.max_early_data() == 0;
+            generating.generating(session, stateless)
+        },
+        move |session| decrypting.decrypted(session),
+    )
+    .map_err(|e| err("ticket callbacks", e))?;
     let clock = knobs.clock;
     let run_clock = clock.clone();
     let clock_for_get = clock.clone();
@@ -269,10 +279,18 @@ pub fn server_context(knobs: ServerKnobs) -> Result<ServerContext, String> {
 /// decrypted from stateless tickets in the decrypt callback, a client's in its subject. A
 /// session is recognised by its master key (the resumption PSK), the same at issue and
 /// after a ticket is decrypted.
+///
+/// A stateless ticket encrypts its session's creation time, so its bytes would change with
+/// the wall-clock second; when a ticket is made, its session gets the virtual second
+/// instead (the wall-clock one is kept here, by master key, for the age arithmetic), and
+/// the ticket's bytes follow from the seed alone.
 #[derive(Default)]
 pub struct SessionClock {
     now: Mutex<Option<Timestamp>>,
     issued: Mutex<Vec<Issued>>,
+    /// Wall-clock creation times of tickets' sessions, by master key, from when they were
+    /// made.
+    originals: Mutex<Vec<(Vec<u8>, i64)>>,
 }
 
 struct Issued {
@@ -304,13 +322,27 @@ impl SessionClock {
 
     /// A server issued `session` during the current call.
     fn record(&self, session: SslSession) {
+        let key = master_key(&session);
+        let original = Self::lock(&self.originals)
+            .iter()
+            .find(|(k, _)| *k == key)
+            .map_or(session.time(), |(_, t)| *t);
         let entry = Issued {
-            master_key: master_key(&session),
-            original: session.time(),
+            master_key: key,
+            original,
             session,
             at: None,
         };
         Self::lock(&self.issued).push(entry);
+    }
+
+    /// A ticket for `session` is about to be made: remembers its wall-clock creation time
+    /// and, if the ticket is `stateless`, gives it the virtual second.
+    fn generating(&self, session: &openssl::ssl::SslSessionRef, stateless: bool) -> Option<i64> {
+        Self::lock(&self.originals).push((master_key(session), session.time()));
+        let now = (*Self::lock(&self.now))?;
+        let secs = i64::try_from(now.as_nanos() / 1_000_000_000).ok()?;
+        stateless.then_some(secs)
     }
 
     /// Before a server call at `now`: dates every issued session back by its virtual age.
