@@ -18,8 +18,11 @@ fn openssl_draws_its_random_bytes_from_the_source_installed_on_the_calling_threa
     assert_eq!(buf, [0, 1, 2, 3, 4, 5, 6, 7]);
     // RAND_priv_bytes (private keys) goes through the same method.
     let mut key = [0u8; 4];
-    with_random(|b: &mut [u8]| b.fill(9), || openssl::rand::rand_priv_bytes(&mut key))
-        .unwrap();
+    with_random(
+        |b: &mut [u8]| b.fill(9),
+        || openssl::rand::rand_priv_bytes(&mut key),
+    )
+    .unwrap();
     assert_eq!(key, [9; 4]);
 }
 
@@ -31,8 +34,11 @@ fn without_a_source_openssls_random_bytes_fail_instead_of_falling_back() {
     // Another thread's source is not this thread's.
     let handle = std::thread::spawn(|| {
         let mut buf = [0u8; 8];
-        with_random(|b: &mut [u8]| b.fill(1), || openssl::rand::rand_bytes(&mut buf))
-            .map(|()| buf)
+        with_random(
+            |b: &mut [u8]| b.fill(1),
+            || openssl::rand::rand_bytes(&mut buf),
+        )
+        .map(|()| buf)
     });
     assert_eq!(handle.join().unwrap().unwrap(), [1; 8]);
     assert!(openssl::rand::rand_bytes(&mut buf).is_err());

@@ -230,6 +230,10 @@ impl OpensslSubject {
                 ssl.set_max_early_data(max)
                     .map_err(|e| format!("SSL_set_max_early_data: {e}"))?;
             }
+            // The context has it too; per connection as SSL_set_max_early_data above.
+            if !ffi::set_recv_max_early_data(&mut ssl, recv_max_early_data) {
+                return Err("SSL_set_recv_max_early_data failed".into());
+            }
             if tls12_only {
                 ssl.set_max_proto_version(Some(SslVersion::TLS1_2))
                     .map_err(|e| format!("SSL_set_max_proto_version: {e}"))?;
