@@ -26,6 +26,7 @@ use std::sync::Arc;
 use zerortt_core::conn::events::{EarlyDataRejectReason, KeyEpoch};
 use zerortt_core::crypto::keylog::{KeyLogEntry, KeyLogLabel};
 use zerortt_core::msgs::enums::{CipherSuite, ContentType, HandshakeType};
+use zerortt_core::msgs::handshake::HELLO_RETRY_REQUEST_RANDOM;
 use zerortt_core::time::Timestamp;
 use zerortt_core::{ApiMisuse, EarlyDataStatus, Event, ReadEarlyData};
 use zerortt_ossl::ffi;
@@ -392,7 +393,16 @@ impl OpensslSubject {
                 _ if handshaking => KeyEpoch::Handshake,
                 _ => KeyEpoch::Application,
             };
-            if typ == ContentType::Handshake && !self.first_handshake_record_sent {
+            // A HelloRetryRequest is a ServerHello with a special random (RFC 9846 4.1.3):
+            // the server's flight comes after the second ClientHello.
+            let hrr = !self.is_client
+                && typ == ContentType::Handshake
+                && rest.get(5).map(|&b| HandshakeType::from(b)) == Some(HandshakeType::ServerHello)
+                && rest.get(11..43) == Some(&HELLO_RETRY_REQUEST_RANDOM[..]);
+            if hrr {
+                self.events
+                    .push(Event::HandshakeSent(HandshakeType::ServerHello));
+            } else if typ == ContentType::Handshake && !self.first_handshake_record_sent {
                 self.first_handshake_record_sent = true;
                 if self.is_client {
                     self.events
