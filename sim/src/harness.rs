@@ -722,11 +722,15 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_one_byte_input_is_the_catalog_scenario_with_its_expectations() {
+    fn a_one_byte_input_is_the_catalog_scenario_with_its_expectations_on_the_first_pair() {
         let all = catalog::all();
         for (i, c) in all.iter().enumerate() {
             let (s, seed) = decode_scenario(&[i as u8]);
-            assert_eq!(s, *c);
+            // The base byte picks the stacks: zerortt-core at both ends for byte i < 32,
+            // whatever the catalog file names (the OpenSSL-only rows name openssl).
+            let mut want = c.clone();
+            (want.client.stack, want.server.stack) = STACK_PAIRS[0];
+            assert_eq!(s, want);
             assert_eq!(seed, 0);
         }
     }
