@@ -12,15 +12,14 @@
 //! their own randomness and clocks, so their bytes differ from run to run while the
 //! outcome does not.
 //!
-//! Why a crate of its own and not core/tests: the `openssl` crate does not wrap every call
-//! this needs (`SSL_get_early_data_status`, `SSL_CTX_set_allow_early_data_cb`,
-//! `SSL_key_update`; and it marks `SSL_set_session` unsafe), so a few `extern "C"`
-//! declarations are called here, and calling them needs `unsafe`. The workspace forbids
-//! `unsafe_code`, and `forbid` cannot be lowered by an inner attribute. This crate therefore keeps every workspace lint
-//! but sets `unsafe_code` to `deny`, and exactly one module, [`openssl_ffi`], allows it.
-//! zerortt-core keeps `forbid`.
+//! The calls the `openssl` crate does not wrap (`SSL_get_early_data_status`,
+//! `SSL_CTX_set_allow_early_data_cb`, `SSL_key_update`, and `SSL_set_session`, which it
+//! marks unsafe) come safe from `zerortt-ossl`, the workspace's one FFI crate, re-exported
+//! here as [`openssl_ffi`]; this crate keeps the workspace's `forbid(unsafe_code)`.
 
-pub mod openssl_ffi;
+/// The OpenSSL calls the `openssl` crate lacks, from `zerortt-ossl` (moved there so the
+/// simulator's OpenSSL subject shares them).
+pub use zerortt_ossl::ffi as openssl_ffi;
 pub mod openssl_peer;
 pub mod pump;
 pub mod rustls_peer;

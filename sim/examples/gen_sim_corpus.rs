@@ -10,7 +10,7 @@
 //! - `corpus/replay/`: one input per replay base scenario with its own schedule, plus the
 //!   same bases with six replays spread over every server and over time.
 //! - Both: each catalog (or replay base) scenario again on every other stack pair
-//!   (`base + 64 * pair`, [`STACK_PAIRS`]) where the pair can run it.
+//!   ([`base_byte`], [`STACK_PAIRS`]) where the pair can run it.
 //!
 //! File names are the content's FNV-1a hash in hex, so a regeneration
 //! writes the same files. `regressions/` is never touched.
@@ -18,7 +18,7 @@
 use std::path::{Path, PathBuf};
 use zerortt_sim::catalog;
 use zerortt_sim::harness::{
-    replay_input, replay_schedule_input, scenario_input, SimTarget, REPLAY_BASES,
+    base_byte, replay_input, replay_schedule_input, scenario_input, SimTarget, REPLAY_BASES,
     SCENARIO_INPUT_LEN, STACK_PAIRS,
 };
 
@@ -89,13 +89,13 @@ fn scenario_seeds() -> Vec<Vec<u8>> {
     out
 }
 
-/// `input(base + 64 * pair)` for every base below `n` and every pair but zerortt/zerortt
-/// that can run it.
+/// `input(base_byte(base, pair))` for every base below `n` and every pair but
+/// zerortt/zerortt that can run it.
 fn on_other_stacks(target: SimTarget, n: usize, input: impl Fn(u8) -> Vec<u8>) -> Vec<Vec<u8>> {
     let mut out = Vec::new();
-    for pair in 1..STACK_PAIRS.len() as u8 {
-        for b in 0..n as u8 {
-            let v = input(b + 64 * pair);
+    for pair in 1..STACK_PAIRS.len() {
+        for b in (0..n).filter_map(|b| base_byte(b, pair)) {
+            let v = input(b);
             if target.decode(&v).0.not_applicable().is_none() {
                 out.push(v);
             }

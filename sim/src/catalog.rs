@@ -85,6 +85,22 @@ pub const CATALOG: &[(&str, &str)] = &[
         "server_nagle",
         include_str!("../scenarios/server_nagle.toml"),
     ),
+    (
+        "tls12_client",
+        include_str!("../scenarios/tls12_client.toml"),
+    ),
+    (
+        "tls12_server_after_tickets",
+        include_str!("../scenarios/tls12_server_after_tickets.toml"),
+    ),
+    (
+        "hello_retry_for_key_share",
+        include_str!("../scenarios/hello_retry_for_key_share.toml"),
+    ),
+    (
+        "replay_no_anti_replay",
+        include_str!("../scenarios/replay_no_anti_replay.toml"),
+    ),
 ];
 
 /// Every built-in scenario, parsed.

@@ -214,7 +214,7 @@ pub const SEEDS_FUZZED: u64 = 1 << 16;
 ///
 /// | offset | knob | 0 keeps the catalog value, else |
 /// |---|---|---|
-/// | 0 | base catalog scenario, stack pair | `(b % 64) % catalog size`; pair `b / 64` of [`STACK_PAIRS`] (always read) |
+/// | 0 | base catalog scenario, stack pair | [`pair_of`]: scenario modulo the catalog size, one of nine [`STACK_PAIRS`] (always read) |
 /// | 1-2 | network.latency_ms | 0-200 ms |
 /// | 3 | network.jitter_ms | 0-20 ms |
 /// | 4 | network.loss | 0.00-0.30 |
@@ -474,7 +474,7 @@ pub const REPLAY_INPUT_LEN: usize = REPLAY_SEED_AT + 2;
 ///
 /// | offset | knob | 0 keeps the base value, else |
 /// |---|---|---|
-/// | 0 | base scenario, stack pair | `(b % 64) % 7` of [`REPLAY_BASES`]; pair `b / 64` of [`STACK_PAIRS`] (always read) |
+/// | 0 | base scenario, stack pair | [`pair_of`]: scenario modulo 7 of [`REPLAY_BASES`], one of nine [`STACK_PAIRS`] (always read) |
 /// | 1 | server.count | 1-3 |
 /// | 2 | server.sharing | as in [`decode_scenario`] |
 /// | 3 | server.no_anti_replay | odd: true |
@@ -597,21 +597,62 @@ fn with_expectations(mut s: Scenario, catalog: &Scenario) -> Scenario {
     s
 }
 
-/// The client/server stack pairs the base byte's top two bits choose (`b / 64`): the low
-/// six bits pick the scenario, so every input written before stacks existed (base < 64)
-/// still runs on zerortt-core at both ends.
-pub const STACK_PAIRS: [(Stack, Stack); 4] = [
+/// Every client/server stack pair a fuzz input can pick, in the order of [`pair_of`]: the
+/// four zerortt/rustls pairs first (their indices are what the base byte's top two bits
+/// chose before OpenSSL was a subject), then the five with an OpenSSL side.
+pub const STACK_PAIRS: [(Stack, Stack); 9] = [
     (Stack::Zerortt, Stack::Zerortt),
     (Stack::Zerortt, Stack::Rustls),
     (Stack::Rustls, Stack::Zerortt),
     (Stack::Rustls, Stack::Rustls),
+    (Stack::Zerortt, Stack::Openssl),
+    (Stack::Openssl, Stack::Zerortt),
+    (Stack::Rustls, Stack::Openssl),
+    (Stack::Openssl, Stack::Rustls),
+    (Stack::Openssl, Stack::Openssl),
 ];
 
-/// Catalog scenario `b % 64` (from `names` if given), modulo their number, on the stack
-/// pair `b / 64` of [`STACK_PAIRS`].
+/// Pairs without an OpenSSL side (the first entries of [`STACK_PAIRS`]).
+const PAIRS_BEFORE_OPENSSL: usize = 4;
+
+/// Pairs with an OpenSSL side.
+const OPENSSL_PAIRS: usize = STACK_PAIRS.len() - PAIRS_BEFORE_OPENSSL;
+
+/// The base byte `b` as (scenario index, [`STACK_PAIRS`] index). Nine pairs do not fit
+/// in the two top bits, so the byte is split in two halves by bit 5, keeping every input
+/// written before (all of which have `b % 64 < 32`) meaning what it meant:
+///
+/// - `b % 64 < 32`: scenario `b % 64`, pair `b / 64` (one of the first four);
+/// - `b % 64 >= 32`: with `k = 32 * (b / 64) + b % 32` (0-127), scenario `k / 5`, pair
+///   `4 + k % 5` (one with an OpenSSL side), so scenarios 0-24 reach all five.
+pub fn pair_of(b: u8) -> (u8, usize) {
+    let low = b % 64;
+    if low < 32 {
+        return (low, usize::from(b / 64));
+    }
+    let k = 32 * (b / 64) + b % 32;
+    (
+        k / OPENSSL_PAIRS as u8,
+        PAIRS_BEFORE_OPENSSL + usize::from(k) % OPENSSL_PAIRS,
+    )
+}
+
+/// The base byte for scenario `scenario` on [`STACK_PAIRS`]`[pair]`: the inverse of
+/// [`pair_of`], `None` where the encoding has no byte for it.
+pub fn base_byte(scenario: usize, pair: usize) -> Option<u8> {
+    if pair < PAIRS_BEFORE_OPENSSL {
+        return (scenario < 32).then(|| (64 * pair + scenario) as u8);
+    }
+    let k = OPENSSL_PAIRS * scenario + (pair - PAIRS_BEFORE_OPENSSL);
+    (pair < STACK_PAIRS.len() && k < 128).then(|| (64 * (k / 32) + 32 + k % 32) as u8)
+}
+
+/// Catalog scenario and stack pair of the base byte `b` (see [`pair_of`]); the scenario
+/// from `names` if given, modulo their number.
 fn base(b: u8, names: Option<&[&str]>) -> Scenario {
-    let (client, server) = STACK_PAIRS[usize::from(b / 64)];
-    let mut s = catalog_scenario(b % 64, names);
+    let (scenario, pair) = pair_of(b);
+    let (client, server) = STACK_PAIRS[pair];
+    let mut s = catalog_scenario(scenario, names);
     s.client.stack = client;
     s.server.stack = server;
     s
@@ -681,11 +722,15 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_one_byte_input_is_the_catalog_scenario_with_its_expectations() {
+    fn a_one_byte_input_is_the_catalog_scenario_with_its_expectations_on_the_first_pair() {
         let all = catalog::all();
         for (i, c) in all.iter().enumerate() {
             let (s, seed) = decode_scenario(&[i as u8]);
-            assert_eq!(s, *c);
+            // The base byte picks the stacks: zerortt-core at both ends for byte i < 32,
+            // whatever the catalog file names (the OpenSSL-only rows name openssl).
+            let mut want = c.clone();
+            (want.client.stack, want.server.stack) = STACK_PAIRS[0];
+            assert_eq!(s, want);
             assert_eq!(seed, 0);
         }
     }

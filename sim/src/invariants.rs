@@ -212,9 +212,18 @@ pub fn check(world: &World) -> Vec<Finding> {
         (Some(z), _) if z.response_received.is_some() => {}
         (Some(z), Some(r)) if z.client_error.is_some() => {
             if r.response_received.is_none() {
+                // A TLS 1.3-only client cannot retry against a server downgraded to TLS
+                // 1.2, and SSL_read_early_data(3) says "it is inadvisable to retry with a
+                // lower maximum protocol version": documented, not a stall.
+                let tls13_only = world.scenario.server.tls12_after_tickets
+                    && world.scenario.client.stack != crate::subject::Stack::Openssl;
                 push(
                     "liveness",
-                    severity(r),
+                    if tls13_only {
+                        Severity::Expected
+                    } else {
+                        severity(r)
+                    },
                     format!(
                         "the retry without early data did not complete: {:?}",
                         r.client_error

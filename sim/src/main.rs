@@ -27,10 +27,10 @@ struct Cli {
 /// Which TLS stack runs on each side (overrides the scenario's `stack` fields).
 #[derive(Args, Clone, Debug, Default)]
 struct StackArgs {
-    /// The client's TLS stack: zerortt or rustls.
+    /// The client's TLS stack: zerortt, rustls or openssl.
     #[arg(long)]
     client_stack: Option<String>,
-    /// The servers' TLS stack: zerortt or rustls.
+    /// The servers' TLS stack: zerortt, rustls or openssl.
     #[arg(long)]
     server_stack: Option<String>,
 }

@@ -138,7 +138,7 @@ pub enum Sharing {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Server {
-    /// The TLS stack of every server: `zerortt` or `rustls`.
+    /// The TLS stack of every server: `zerortt`, `rustls` or `openssl`.
     pub stack: Stack,
     /// Servers in the cluster (the client talks to server 0).
     pub count: usize,
@@ -165,6 +165,13 @@ pub struct Server {
     pub external_cache_latency_ms: f64,
     /// Use an external PSK instead of tickets (no replay protection, documented).
     pub external_psk: bool,
+    /// After the warm-up (which gets TLS 1.3 tickets), the servers allow TLS 1.2 only:
+    /// SSL_read_early_data(3) NOTES, "a server used to support TLSv1.3 but was later
+    /// downgraded to TLSv1.2".
+    pub tls12_after_tickets: bool,
+    /// The servers take P-256 key shares only, so a client whose first key share is X25519
+    /// gets a HelloRetryRequest (no cookie) on every connection.
+    pub hello_retry_for_key_share: bool,
 }
 
 impl Default for Server {
@@ -183,6 +190,8 @@ impl Default for Server {
             ticket_age_tolerance_ms: TICKET_AGE_TOLERANCE_MS_DEFAULT,
             external_cache_latency_ms: 5.0,
             external_psk: false,
+            tls12_after_tickets: false,
+            hello_retry_for_key_share: false,
         }
     }
 }
@@ -195,7 +204,7 @@ const TICKET_AGE_TOLERANCE_MS_DEFAULT: u64 = 10_000;
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Client {
-    /// The client's TLS stack: `zerortt` or `rustls`.
+    /// The client's TLS stack: `zerortt`, `rustls` or `openssl`.
     pub stack: Stack,
     /// Early data, in bytes per write_early_data call; empty means no early data.
     pub early_data_chunks: Vec<usize>,
@@ -211,6 +220,9 @@ pub struct Client {
     /// On an aborted 0-RTT connection, retry once without early data (the man page's
     /// advice).
     pub retry_without_early_data: bool,
+    /// The client speaks TLS 1.2 only (the man page: "if the client only supports
+    /// TLSv1.2").
+    pub tls12_only: bool,
 }
 
 impl Default for Client {
@@ -223,6 +235,7 @@ impl Default for Client {
             request_bytes: 100,
             resume_after_ms: 1000.0,
             retry_without_early_data: true,
+            tls12_only: false,
         }
     }
 }
@@ -308,6 +321,12 @@ impl Scenario {
         if s.external_psk {
             knobs.push(Knob::ExternalPsk);
         }
+        if s.tls12_after_tickets {
+            knobs.push(Knob::Tls12AfterTickets);
+        }
+        if s.hello_retry_for_key_share {
+            knobs.push(Knob::HelloRetryForKeyShare);
+        }
         knobs
     }
 
@@ -319,6 +338,12 @@ impl Scenario {
         }
         if self.server.external_psk {
             knobs.push(Knob::ExternalPsk);
+        }
+        if self.client.tls12_only {
+            knobs.push(Knob::Tls12Client);
+        }
+        if self.server.hello_retry_for_key_share {
+            knobs.push(Knob::HelloRetryForKeyShare);
         }
         knobs
     }

@@ -9,6 +9,8 @@
 //! results onto it. A knob a stack lacks is a [`Knob`] missing from its capabilities, and a
 //! scenario that needs it is refused by name, never run with the knob silently ignored.
 
+pub mod openssl_conn;
+pub mod openssl_stack;
 pub mod rustls_conn;
 pub mod rustls_stack;
 pub mod zerortt;
@@ -29,17 +31,21 @@ pub enum Stack {
     Zerortt,
     /// rustls 0.23 with the ring provider, made deterministic (see [`rustls_stack`]).
     Rustls,
+    /// The system OpenSSL 3, the library the man page describes, made as deterministic as
+    /// it allows (see [`openssl_stack`]).
+    Openssl,
 }
 
 impl Stack {
     /// Every stack, in the order tables list them.
-    pub const ALL: [Stack; 2] = [Stack::Zerortt, Stack::Rustls];
+    pub const ALL: [Stack; 3] = [Stack::Zerortt, Stack::Rustls, Stack::Openssl];
 
     /// The name users type (`--client-stack rustls`, `stack = "rustls"`).
     pub fn name(self) -> &'static str {
         match self {
             Stack::Zerortt => "zerortt",
             Stack::Rustls => "rustls",
+            Stack::Openssl => "openssl",
         }
     }
 
@@ -57,8 +63,14 @@ impl Stack {
     /// The knobs this stack supports, on the side given.
     pub fn supports(self, knob: Knob) -> bool {
         match self {
-            Stack::Zerortt => true,
+            // zerortt-core is TLS 1.3 only and offers X25519 only (see the README's
+            // section on TLS 1.2).
+            Stack::Zerortt => !matches!(
+                knob,
+                Knob::Tls12Client | Knob::Tls12AfterTickets | Knob::HelloRetryForKeyShare
+            ),
             Stack::Rustls => rustls_supports(knob),
+            Stack::Openssl => openssl_stack::supports(knob),
         }
     }
 }
@@ -84,6 +96,9 @@ fn rustls_supports(knob: Knob) -> bool {
         Knob::MaxEarlyDataAfterTickets | Knob::ExternalSessionCache | Knob::SessionMaxEarlyData => {
             return false
         }
+        // The subject's rustls is built without `tls12` and its provider offers X25519
+        // only.
+        Knob::Tls12Client | Knob::Tls12AfterTickets | Knob::HelloRetryForKeyShare => return false,
     };
     rustls_stack::supports(needs)
 }
@@ -120,6 +135,14 @@ pub enum Knob {
     ExternalPsk,
     /// `client.session_max_early_data` (SSL_SESSION_set_max_early_data).
     SessionMaxEarlyData,
+    /// `client.tls12_only` (a client that speaks TLS 1.2 only).
+    Tls12Client,
+    /// `server.tls12_after_tickets` (a server downgraded to TLS 1.2 after issuing TLS 1.3
+    /// tickets).
+    Tls12AfterTickets,
+    /// `server.hello_retry_for_key_share` (a HelloRetryRequest for a P-256 key share; the
+    /// client must offer P-256 too).
+    HelloRetryForKeyShare,
 }
 
 impl Knob {
@@ -137,6 +160,9 @@ impl Knob {
             Knob::ExternalSessionCache => "server.sharing = \"external_cache\"",
             Knob::ExternalPsk => "server.external_psk",
             Knob::SessionMaxEarlyData => "client.session_max_early_data",
+            Knob::Tls12Client => "client.tls12_only",
+            Knob::Tls12AfterTickets => "server.tls12_after_tickets",
+            Knob::HelloRetryForKeyShare => "server.hello_retry_for_key_share",
         }
     }
 }
@@ -218,6 +244,8 @@ pub enum Session {
     Zerortt(zerortt_core::tickets::session::ClientSession),
     /// A rustls ticket.
     Rustls(rustls_conn::RustlsSession),
+    /// An OpenSSL session (SSL_SESSION).
+    Openssl(openssl_conn::OpensslSession),
 }
 
 impl Session {
@@ -226,6 +254,7 @@ impl Session {
         match self {
             Session::Zerortt(s) => s.max_early_data(),
             Session::Rustls(s) => s.max_early_data(),
+            Session::Openssl(s) => s.max_early_data(),
         }
     }
 }

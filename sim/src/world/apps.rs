@@ -420,7 +420,11 @@ impl ClientApp {
                     .borrow_mut()
                     .unexpected_misuse
                     .push(format!("client write_early_data: {m}")),
-                Err(SubjectError::WantRead) => {}
+                // SSL_write_early_data(3): a failure is handled "as for SSL_write_ex(3)":
+                // WANT_READ means call again with the same data once input arrived
+                // (OpenSSL's client, after an SSL_read in its early phase, waits for the
+                // server's flight). The chunk stays due; input wakes the client.
+                Err(SubjectError::WantRead) => break,
                 Err(e) => return Err(e),
             }
             self.call_done(ctx);
@@ -813,6 +817,8 @@ impl Application for AttackerApp {
 pub struct LatentExternalCache {
     latency: Duration,
     entries: BTreeMap<Vec<u8>, ServerSessionValue>,
+    /// OpenSSL sessions (DER, `i2d_SSL_SESSION`) by id, when the servers are OpenSSL.
+    der: BTreeMap<Vec<u8>, Vec<u8>>,
     /// Removals in flight: (due, id); `None` due = not yet stamped with a send time.
     removals: Vec<(Option<SimTime>, Vec<u8>)>,
 }
@@ -822,16 +828,18 @@ impl LatentExternalCache {
         Self {
             latency,
             entries: BTreeMap::new(),
+            der: BTreeMap::new(),
             removals: Vec::new(),
         }
     }
 
     /// Applies every removal that has arrived by `now`.
     pub fn apply_due(&mut self, now: SimTime) {
-        let entries = &mut self.entries;
+        let (entries, der) = (&mut self.entries, &mut self.der);
         self.removals.retain(|(due, id)| match due {
             Some(t) if *t <= now => {
                 entries.remove(id);
+                der.remove(id);
                 false
             }
             _ => true,
@@ -877,5 +885,27 @@ impl SessionStoreCallbacks<ServerSessionValue> for ExternalStoreHandle {
 
     fn get_session(&mut self, id: &[u8]) -> Option<ServerSessionValue> {
         self.0.lock().ok()?.entries.get(id).cloned()
+    }
+}
+
+/// The handle an OpenSSL server context's session callbacks hold (they run during the
+/// server's OpenSSL calls, never while the application holds the lock).
+pub struct OpensslStoreHandle(pub Arc<Mutex<LatentExternalCache>>);
+
+impl crate::subject::openssl_stack::ExternalCache for OpensslStoreHandle {
+    fn new_session(&self, id: &[u8], der: Vec<u8>) {
+        if let Ok(mut c) = self.0.lock() {
+            c.der.insert(id.to_vec(), der);
+        }
+    }
+
+    fn remove_session(&self, id: &[u8]) {
+        if let Ok(mut c) = self.0.lock() {
+            c.removals.push((None, id.to_vec()));
+        }
+    }
+
+    fn get_session(&self, id: &[u8]) -> Option<Vec<u8>> {
+        self.0.lock().ok()?.der.get(id).cloned()
     }
 }

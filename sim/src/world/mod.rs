@@ -13,6 +13,10 @@ mod apps;
 
 use crate::net::{DelayedAck, Fabric, LinkConfig, Partition, SimTime, TcpConfig, TcpSocket};
 use crate::scenario::{parse_allow_policy, parse_delayed_ack, AllowPolicy, Scenario, Sharing};
+use crate::subject::openssl_conn::OpensslSubject;
+use crate::subject::openssl_stack::{
+    self, ClientContext as OsslClient, ServerContext as OsslServer,
+};
 use crate::subject::rustls_conn::{KeyLogSink, RustlsSubject};
 use crate::subject::rustls_stack::{
     self, SeededStream, SeededTicketer, SessionStore, TicketMode, VirtualClock,
@@ -74,6 +78,24 @@ pub struct World {
     memo: Option<Arc<PublicKeyMemo>>,
     /// The run's rustls parts, used when a side's stack is rustls.
     rustls: RustlsParts,
+    /// The run's OpenSSL parts, used when a side's stack is OpenSSL.
+    ossl: OsslParts,
+}
+
+/// What the OpenSSL endpoints of one run share: the client context (a client resumes on
+/// the context that got the ticket, as one client process) and what changes on the servers
+/// after the warm-up.
+#[derive(Default)]
+struct OsslParts {
+    client: Option<Result<OsslClient, String>>,
+    /// `SSL_set_max_early_data` on server connections made after the warm-up
+    /// (`server.max_early_data_after_tickets`).
+    max_early_data_now: Option<u32>,
+    /// Server connections made after the warm-up allow TLS 1.2 only
+    /// (`server.tls12_after_tickets`).
+    tls12_now: bool,
+    /// The servers' ticket clock (virtual ticket ages).
+    clock: Arc<openssl_stack::SessionClock>,
 }
 
 /// What the rustls endpoints of one run share: the virtual clock, and the client's ticket
@@ -89,6 +111,9 @@ struct Cluster {
     configs: Vec<Arc<ServerConfig>>,
     /// One per server when the server stack is rustls.
     rustls: Vec<Result<Arc<rustls::ServerConfig>, String>>,
+    /// One per server when the server stack is OpenSSL (one shared context when the
+    /// cluster shares a session cache).
+    openssl: Vec<Result<OsslServer, String>>,
     external: Option<Arc<Mutex<apps::LatentExternalCache>>>,
 }
 
@@ -130,6 +155,7 @@ impl World {
                 sessions: SessionStore::new(),
                 client: None,
             },
+            ossl: OsslParts::default(),
         };
         if capture {
             world.fabric.capture_segments();
@@ -169,11 +195,17 @@ impl World {
             for c in &cluster.configs {
                 c.set_max_early_data(v);
             }
+            self.ossl.max_early_data_now = Some(v);
         }
-        if let (Some(Session::Zerortt(s)), Some(limit)) =
-            (session.as_mut(), sc.client.session_max_early_data)
-        {
-            s.set_max_early_data(limit);
+        self.ossl.tls12_now = sc.server.tls12_after_tickets;
+        match (session.as_mut(), sc.client.session_max_early_data) {
+            (Some(Session::Zerortt(s)), Some(limit)) => s.set_max_early_data(limit),
+            (Some(Session::Openssl(s)), Some(limit)) => {
+                if let Some(raised) = s.with_max_early_data(limit) {
+                    *s = raised;
+                }
+            }
+            _ => {}
         }
         // 2. The 0-RTT connection, and the attacker's replays of its first flight.
         let start = self
@@ -333,14 +365,97 @@ impl World {
             configs.push(Arc::new(c));
         }
         let rustls = match self.scenario.server.stack {
-            Stack::Zerortt => Vec::new(),
             Stack::Rustls => self.rustls_server_configs(),
+            _ => Vec::new(),
+        };
+        let openssl = match self.scenario.server.stack {
+            Stack::Openssl => self.openssl_server_contexts(external.as_ref()),
+            _ => Vec::new(),
         };
         Cluster {
             configs,
             rustls,
+            openssl,
             external,
         }
+    }
+
+    /// OpenSSL servers for the cluster: one context per server (its own internal session
+    /// cache and ticket keys), except that a shared session cache is one context for all,
+    /// and shared ticket keys are one key set in every context. With replay protection on
+    /// and max_early_data > 0, OpenSSL issues stateful single-use tickets; with
+    /// SSL_OP_NO_ANTI_REPLAY, stateless ones (SSL_read_early_data(3), REPLAY PROTECTION).
+    fn openssl_server_contexts(
+        &self,
+        external: Option<&Arc<Mutex<apps::LatentExternalCache>>>,
+    ) -> Vec<Result<OsslServer, String>> {
+        let sc = &self.scenario.server;
+        let seed = self.fabric.seed();
+        let policy = parse_allow_policy(&sc.allow_early_data).unwrap_or(AllowPolicy::Always);
+        let keys = |label: &str| {
+            let mut k = [0u8; zerortt_ossl::ffi::TICKET_KEYS_LEN];
+            seed.stream(label).fill_bytes(&mut k);
+            k
+        };
+        let build = |index: usize| {
+            let ticket_keys = match sc.sharing {
+                Sharing::TicketKeys => keys("openssl/ticket-keys/cluster"),
+                _ => keys(&format!("openssl/ticket-keys/server{index}")),
+            };
+            let allow: Option<Box<dyn Fn() -> bool + Send + Sync>> = match policy {
+                AllowPolicy::Always => None,
+                AllowPolicy::Never => Some(Box::new(|| false)),
+                AllowPolicy::Load(n) => {
+                    // Sampled into an atomic before each server call (see ServerApp).
+                    let load = self.shared.borrow_mut().load_gauge(index);
+                    Some(Box::new(move || {
+                        load.load(std::sync::atomic::Ordering::Relaxed) <= n
+                    }))
+                }
+            };
+            let ext: Option<Arc<dyn openssl_stack::ExternalCache>> = external
+                .filter(|_| sc.sharing == Sharing::ExternalCache)
+                .map(|e| {
+                    Arc::new(apps::OpensslStoreHandle(e.clone()))
+                        as Arc<dyn openssl_stack::ExternalCache>
+                });
+            let knobs = openssl_stack::ServerKnobs {
+                versions: openssl_stack::Versions::Tls12And13,
+                max_early_data: sc.max_early_data,
+                recv_max_early_data: sc.recv_max_early_data,
+                no_anti_replay: sc.no_anti_replay,
+                groups: sc.hello_retry_for_key_share.then_some("P-256"),
+                ticket_keys,
+                allow_early_data: allow,
+                external: ext,
+                clock: self.ossl.clock.clone(),
+            };
+            let stream = SeededStream::from_seed(seed, &format!("openssl/ctx/server{index}"));
+            openssl_stack::enter(&stream, || openssl_stack::server_context(knobs))
+        };
+        if sc.sharing == Sharing::Cache {
+            let one = build(0);
+            return (0..sc.count).map(|_| one.clone()).collect();
+        }
+        (0..sc.count).map(build).collect()
+    }
+
+    /// The run's OpenSSL client context (built once: see [`OsslParts`]).
+    fn openssl_client_context(&mut self) -> Result<OsslClient, String> {
+        if self.ossl.client.is_none() {
+            let stream = SeededStream::from_seed(self.fabric.seed(), "openssl/ctx/client");
+            let versions = match self.scenario.client.tls12_only {
+                true => openssl_stack::Versions::Tls12,
+                false => openssl_stack::Versions::Tls12And13,
+            };
+            self.ossl.client = Some(openssl_stack::enter(&stream, || {
+                openssl_stack::client_context(versions)
+            }));
+        }
+        self.ossl
+            .client
+            .clone()
+            .unwrap_or_else(|| Err("OpenSSL client context missing".into()))
     }
 
     /// rustls servers for the cluster. With replay protection: stateful single-use
@@ -502,6 +617,24 @@ impl World {
                 };
                 Box::new(built.unwrap_or_else(RustlsSubject::broken))
             }
+            Stack::Openssl => {
+                let sc = &self.scenario.server;
+                let random = self.rustls_stream(&name, "server");
+                Box::new(match cluster.openssl.get(server) {
+                    Some(Ok(ctx)) => OpensslSubject::server(
+                        ctx,
+                        self.ossl.max_early_data_now,
+                        sc.recv_max_early_data,
+                        self.ossl.tls12_now,
+                        random,
+                    ),
+                    Some(Err(e)) => OpensslSubject::broken(e.clone(), false),
+                    None => OpensslSubject::broken(
+                        format!("no OpenSSL context for server {server}"),
+                        false,
+                    ),
+                })
+            }
         };
         let server_app = ServerApp::new(
             tls_server,
@@ -593,6 +726,17 @@ impl World {
                 };
                 Box::new(subject)
             }
+            Stack::Openssl => {
+                let session = match session {
+                    Some(Session::Openssl(s)) => Some(s),
+                    _ => None,
+                };
+                let random = self.rustls_stream(&name, "client");
+                Box::new(match self.openssl_client_context() {
+                    Ok(ctx) => OpensslSubject::client(&ctx, session, random),
+                    Err(e) => OpensslSubject::broken(e, true),
+                })
+            }
         };
         let chunks = if early {
             sc.client.early_data_chunks.clone()
@@ -652,18 +796,18 @@ impl World {
 /// hands each out once, newest first, dropping expired ones.
 fn take_session(tickets: Vec<Session>, now: Timestamp) -> Option<Session> {
     let mut store = ClientSessionStore::new();
-    let mut newest_rustls = None;
+    let mut newest_other = None;
     for ticket in tickets {
         match ticket {
             Session::Zerortt(t) => store.insert("localhost", t),
-            // rustls checks a ticket's age itself when it offers it.
-            Session::Rustls(t) => newest_rustls = Some(t),
+            // rustls and OpenSSL check a ticket's age themselves when they offer it.
+            other => newest_other = Some(other),
         }
     }
     store
         .take("localhost", now)
         .map(Session::Zerortt)
-        .or(newest_rustls.map(Session::Rustls))
+        .or(newest_other)
 }
 
 fn external_psk_secret() -> Vec<u8> {
