@@ -80,11 +80,6 @@ pub const CATALOG: &[(&str, &str)] = &[
         "hello_retry_request",
         include_str!("../scenarios/hello_retry_request.toml"),
     ),
-    // Appended: fuzz corpus inputs name their base scenario by catalog index.
-    (
-        "server_nagle",
-        include_str!("../scenarios/server_nagle.toml"),
-    ),
     (
         "tls12_client",
         include_str!("../scenarios/tls12_client.toml"),
@@ -100,6 +95,12 @@ pub const CATALOG: &[(&str, &str)] = &[
     (
         "replay_no_anti_replay",
         include_str!("../scenarios/replay_no_anti_replay.toml"),
+    ),
+    // Last: the fuzz base byte reaches indices 0-24 on all nine stack pairs and 25 on
+    // the first seven only (harness::pair_of); a timing scenario loses least there.
+    (
+        "server_nagle",
+        include_str!("../scenarios/server_nagle.toml"),
     ),
 ];
 
