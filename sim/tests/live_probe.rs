@@ -6,73 +6,49 @@ mod live_support;
 
 use live_support::*;
 use std::io::{Read, Write};
-use std::net::TcpListener;
 use std::sync::Arc;
 use std::thread;
 use std::time::Duration;
 
-fn ca() -> String {
-    ca_pem().display().to_string()
-}
-
 #[test]
 fn probe_against_zerortt_serve_with_anti_replay_passes_every_check_and_exits_0() {
     let server = zerortt_serve(&["--half-rtt"]);
-    let (report, ran) = probe_json(&[&server.addr(), "--sni", "localhost", "--ca", &ca()]);
-    assert_eq!(ran.code, Some(0), "{}\n{}", ran.stdout, ran.stderr);
-    for name in [
-        "tickets",
-        "early_data_accepted",
-        "ticket_reuse",
-        "replay",
-        "limit_exact",
-        "limit_over",
-    ] {
-        assert_eq!(outcome(&report, name), "pass", "{name}: {report}");
-    }
+    let (report, ran) = probe(&server.addr(), &[]);
+    ran.assert_exit(0);
+    assert_pass(&report, &EVERY_CHECK);
     assert_eq!(outcome(&report, "freshness"), "not_applicable");
     assert_eq!(report["max_early_data"], 16384);
     assert!(evidence(&report, "replay").contains("resumed no, early data rejected"));
     // The server's own view of the replay (connection 4): the single-use ticket was gone,
     // so it made a full handshake and read no early data.
-    let replay = server.conn_line(4);
-    assert!(
-        replay.contains("resumed=no early_data=rejected early_bytes=0"),
-        "{replay}"
+    assert_contains(
+        &server.conn_line(4),
+        "resumed=no early_data=rejected early_bytes=0",
     );
-    let over = server.conn_line(6);
-    assert!(over.contains("TooMuchEarlyData"), "{over}");
+    assert_contains(&server.conn_line(6), "TooMuchEarlyData");
 }
 
 #[test]
 fn probe_against_zerortt_serve_without_anti_replay_fails_the_replay_check_and_exits_1() {
     let server = zerortt_serve(&["--no-anti-replay", "--half-rtt"]);
-    let (report, ran) = probe_json(&[&server.addr(), "--sni", "localhost", "--ca", &ca()]);
-    assert_eq!(ran.code, Some(1), "{}\n{}", ran.stdout, ran.stderr);
+    let (report, ran) = probe(&server.addr(), &[]);
+    ran.assert_exit(1);
     assert_eq!(report["exit_code"], 1);
     assert_eq!(outcome(&report, "replay"), "fail");
     assert_eq!(outcome(&report, "ticket_reuse"), "warn");
     assert_eq!(outcome(&report, "limit_over"), "pass");
     let ev = evidence(&report, "replay");
-    assert!(
-        ev.contains("early data accepted by EncryptedExtensions"),
-        "{ev}"
-    );
+    assert_contains(&ev, "early data accepted by EncryptedExtensions");
     // The probe decrypted the server's 0.5-RTT answer to the replay.
-    assert!(
-        ev.contains("bytes of 0.5-RTT data: \"HTTP/1.1 200 OK\""),
-        "{ev}"
-    );
+    assert_contains(&ev, "bytes of 0.5-RTT data: \"HTTP/1.1 200 OK\"");
     // And the server says it handed the replayed early data to its application.
     let request_len = live_request_len();
     let replay = server.conn_line(4);
-    assert!(
-        replay.contains(&format!(
-            "resumed=yes early_data=accepted early_bytes={request_len}"
-        )),
-        "{replay}"
+    assert_contains(
+        &replay,
+        &format!("resumed=yes early_data=accepted early_bytes={request_len}"),
     );
-    assert!(replay.contains("handshake=incomplete"), "{replay}");
+    assert_contains(&replay, "handshake=incomplete");
 }
 
 /// The default request's length for SNI `localhost`.
@@ -83,29 +59,21 @@ fn live_request_len() -> usize {
 #[test]
 fn a_replay_later_than_the_ticket_age_tolerance_is_rejected_by_the_freshness_check() {
     let server = zerortt_serve(&["--no-anti-replay", "--ticket-age-tolerance-ms", "1000"]);
-    let (report, ran) = probe_json(&[
-        &server.addr(),
-        "--sni",
-        "localhost",
-        "--ca",
-        &ca(),
-        "--replay-after",
-        "2500ms",
-    ]);
+    let (report, ran) = probe(&server.addr(), &["--replay-after", "2500ms"]);
     // The immediate replay is accepted (exit 1), the late one is not.
-    assert_eq!(ran.code, Some(1), "{}", ran.stdout);
+    ran.assert_exit(1);
     assert_eq!(outcome(&report, "replay"), "fail");
     assert_eq!(outcome(&report, "freshness"), "pass");
     let ev = evidence(&report, "freshness");
-    assert!(ev.contains("after 2500 ms"), "{ev}");
-    assert!(ev.contains("resumed yes, early data rejected"), "{ev}");
+    assert_contains(&ev, "after 2500 ms");
+    assert_contains(&ev, "resumed yes, early data rejected");
 }
 
 #[test]
 fn a_server_that_sends_no_tickets_makes_every_replay_check_not_applicable_and_exit_0() {
     let server = zerortt_serve(&["--num-tickets", "0"]);
-    let (report, ran) = probe_json(&[&server.addr(), "--sni", "localhost", "--ca", &ca()]);
-    assert_eq!(ran.code, Some(0), "{}", ran.stderr);
+    let (report, ran) = probe(&server.addr(), &[]);
+    ran.assert_exit(0);
     assert_eq!(outcome(&report, "tickets"), "not_applicable");
     assert_eq!(outcome(&report, "replay"), "not_applicable");
     assert!(evidence(&report, "tickets").contains("no NewSessionTicket"));
@@ -119,60 +87,25 @@ fn connect_writes_a_session_file_and_resumes_it_with_early_data_that_serve_accep
     let early = dir.join("early.txt");
     std::fs::write(&early, b"hello from early data\n").unwrap();
     let server = zerortt_serve(&[]);
-    let sess_s = sess.display().to_string();
-    let first = zerortt(&[
-        "connect",
+    let (sess_s, early_s) = (sess.display().to_string(), early.display().to_string());
+    let first = connect(
         &server.addr(),
-        "--sni",
-        "localhost",
-        "--ca",
-        &ca(),
-        "--request",
-        &early.display().to_string(),
-        "--sess-out",
-        &sess_s,
-    ]);
-    assert_eq!(first.code, Some(0), "{}\n{}", first.stdout, first.stderr);
-    assert!(
-        first.stdout.contains("early data: not sent"),
-        "{}",
-        first.stdout
+        &["--request", &early_s, "--sess-out", &sess_s],
     );
+    first.assert_exit(0);
+    assert_contains(&first.stdout, "early data: not sent");
     let text = std::fs::read_to_string(&sess).unwrap();
     assert!(text.starts_with("zerortt-session 1\n"), "{text}");
-    assert!(text.contains("max_early_data: 16384"), "{text}");
+    assert_contains(&text, "max_early_data: 16384");
 
-    let second = zerortt(&[
-        "connect",
+    let second = connect(
         &server.addr(),
-        "--sni",
-        "localhost",
-        "--ca",
-        &ca(),
-        "--early-data",
-        &early.display().to_string(),
-        "--sess-in",
-        &sess_s,
-    ]);
-    assert_eq!(second.code, Some(0), "{}\n{}", second.stdout, second.stderr);
-    assert!(second.stdout.contains("resumed yes"), "{}", second.stdout);
-    assert!(
-        second.stdout.contains("early data: accepted"),
-        "{}",
-        second.stdout
+        &["--early-data", &early_s, "--sess-in", &sess_s],
     );
-    assert!(
-        second.stdout.contains(
-            "zerortt serve: connection 2, resumed yes, early data accepted, request 22 bytes"
-        ),
-        "{}",
-        second.stdout
-    );
-    let line = server.conn_line(2);
-    assert!(
-        line.contains("resumed=yes early_data=accepted early_bytes=22"),
-        "{line}"
-    );
+    second.assert_exit(0);
+    assert_contains(&second.stdout, "resumed yes");
+    assert_contains(&second.stdout, "early data: accepted");
+    assert_serve_accepted_early_data(&server, &second.stdout, 2, 22);
 }
 
 #[test]
@@ -180,16 +113,11 @@ fn client_and_server_key_logs_hold_the_same_nss_lines_for_a_0rtt_connection() {
     let dir = temp_dir("keylog");
     let (client_log, server_log) = (dir.join("client.log"), dir.join("server.log"));
     let server = zerortt_serve(&["--keylog", &server_log.display().to_string()]);
-    let (_, ran) = probe_json(&[
+    let (_, ran) = probe(
         &server.addr(),
-        "--sni",
-        "localhost",
-        "--ca",
-        &ca(),
-        "--keylog",
-        &client_log.display().to_string(),
-    ]);
-    assert_eq!(ran.code, Some(0), "{}", ran.stderr);
+        &["--keylog", &client_log.display().to_string()],
+    );
+    ran.assert_exit(0);
     drop(server);
     let client = std::fs::read_to_string(&client_log).unwrap();
     let server = std::fs::read_to_string(&server_log).unwrap();
@@ -218,27 +146,11 @@ fn client_and_server_key_logs_hold_the_same_nss_lines_for_a_0rtt_connection() {
 
 #[test]
 fn probe_against_a_rustls_server_passes_every_check() {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
     let config = Arc::new(rustls_server_config());
-    thread::spawn(move || {
-        for stream in listener.incoming().take(8).flatten() {
-            serve_rustls(&config, stream);
-        }
-    });
-    let addr = format!("127.0.0.1:{port}");
-    let (report, ran) = probe_json(&[&addr, "--sni", "localhost", "--ca", &ca()]);
-    assert_eq!(ran.code, Some(0), "{report}\n{}", ran.stderr);
-    for name in [
-        "tickets",
-        "early_data_accepted",
-        "ticket_reuse",
-        "replay",
-        "limit_exact",
-        "limit_over",
-    ] {
-        assert_eq!(outcome(&report, name), "pass", "{name}: {report}");
-    }
+    let addr = tcp_server(8, move |stream| serve_rustls(&config, stream));
+    let (report, ran) = probe(&addr, &[]);
+    ran.assert_exit(0);
+    assert_pass(&report, &EVERY_CHECK);
     assert!(evidence(&report, "early_data_accepted").contains("rustls answers"));
 }
 
@@ -246,9 +158,8 @@ fn probe_against_a_rustls_server_passes_every_check() {
 /// each session out of its store when used (`server/tls13.rs`), so tickets are single-use.
 fn rustls_server_config() -> rustls::ServerConfig {
     use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../core/testdata");
-    let cert = std::fs::read(dir.join("server-ecdsa-p256.der")).unwrap();
-    let key = std::fs::read(dir.join("server-ecdsa-p256.key.pk8")).unwrap();
+    let cert = std::fs::read(testdata().join("server-ecdsa-p256.der")).unwrap();
+    let key = std::fs::read(testdata().join("server-ecdsa-p256.key.pk8")).unwrap();
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let mut c = rustls::ServerConfig::builder_with_provider(provider)
         .with_protocol_versions(&[&rustls::version::TLS13])
@@ -286,82 +197,52 @@ fn serve_rustls(config: &Arc<rustls::ServerConfig>, mut sock: std::net::TcpStrea
 fn a_refused_connection_exits_3_with_a_message_saying_so() {
     let port = free_port();
     let ran = zerortt(&["probe", &format!("127.0.0.1:{port}"), "--insecure"]);
-    assert_eq!(ran.code, Some(3), "{}", ran.stderr);
-    assert!(ran.stderr.contains("connection refused"), "{}", ran.stderr);
+    ran.assert_exit(3);
+    assert_contains(&ran.stderr, "connection refused");
 }
 
 #[test]
 fn a_server_that_is_not_tls_exits_4_and_shows_its_first_bytes() {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    thread::spawn(move || {
-        if let Ok((mut s, _)) = listener.accept() {
-            let _ = s.write_all(b"HTTP/1.1 400 Bad Request\r\n\r\n");
-            thread::sleep(Duration::from_millis(500));
-        }
+    let addr = tcp_server(1, |mut s| {
+        let _ = s.write_all(b"HTTP/1.1 400 Bad Request\r\n\r\n");
+        thread::sleep(Duration::from_millis(500));
     });
-    let ran = zerortt(&["connect", &format!("127.0.0.1:{port}"), "--insecure"]);
-    assert_eq!(ran.code, Some(4), "{}\n{}", ran.stdout, ran.stderr);
-    assert!(ran.stderr.contains("is not a TLS server"), "{}", ran.stderr);
-    assert!(ran.stderr.contains("HTTP/1.1"), "{}", ran.stderr);
+    let ran = zerortt(&["connect", &addr, "--insecure"]);
+    ran.assert_exit(4);
+    assert_contains(&ran.stderr, "is not a TLS server");
+    assert_contains(&ran.stderr, "HTTP/1.1");
 }
 
 #[test]
 fn a_silent_server_times_out_with_exit_5() {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    thread::spawn(move || {
-        if let Ok((s, _)) = listener.accept() {
-            thread::sleep(Duration::from_secs(3));
-            drop(s);
-        }
+    let addr = tcp_server(1, |s| {
+        thread::sleep(Duration::from_secs(3));
+        drop(s);
     });
-    let ran = zerortt(&[
-        "probe",
-        &format!("127.0.0.1:{port}"),
-        "--insecure",
-        "--timeout-ms",
-        "400",
-    ]);
-    assert_eq!(ran.code, Some(5), "{}", ran.stderr);
-    assert!(
-        ran.stderr.contains("sent nothing for 400 ms"),
-        "{}",
-        ran.stderr
-    );
+    let ran = zerortt(&["probe", &addr, "--insecure", "--timeout-ms", "400"]);
+    ran.assert_exit(5);
+    assert_contains(&ran.stderr, "sent nothing for 400 ms");
 }
 
 #[test]
 fn a_server_that_closes_after_the_client_hello_exits_5() {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    thread::spawn(move || {
-        if let Ok((mut s, _)) = listener.accept() {
-            let mut buf = [0u8; 512];
-            let _ = s.read(&mut buf);
-        }
+    let addr = tcp_server(1, |mut s| {
+        let mut buf = [0u8; 512];
+        let _ = s.read(&mut buf);
     });
-    let ran = zerortt(&["connect", &format!("127.0.0.1:{port}"), "--insecure"]);
-    assert_eq!(ran.code, Some(5), "{}", ran.stderr);
-    assert!(
-        ran.stderr.contains("closed the connection"),
-        "{}",
-        ran.stderr
-    );
+    let ran = zerortt(&["connect", &addr, "--insecure"]);
+    ran.assert_exit(5);
+    assert_contains(&ran.stderr, "closed the connection");
 }
 
 #[test]
 fn bad_arguments_exit_2_naming_the_expected_form() {
     let ran = zerortt(&["probe", "localhost", "--insecure"]);
-    assert_eq!(ran.code, Some(2));
-    assert!(ran.stderr.contains("expected HOST:PORT"), "{}", ran.stderr);
+    ran.assert_exit(2);
+    assert_contains(&ran.stderr, "expected HOST:PORT");
     let ran = zerortt(&["serve", "--allow-early-data", "sometimes"]);
-    assert_eq!(ran.code, Some(2));
-    assert!(
-        ran.stderr.contains("expected always or never"),
-        "{}",
-        ran.stderr
-    );
+    ran.assert_exit(2);
+    assert_contains(&ran.stderr, "expected always or never");
     let dir = temp_dir("badsess");
     let pem = dir.join("s.pem");
     std::fs::write(&pem, "-----BEGIN SSL SESSION PARAMETERS-----\n").unwrap();
@@ -372,12 +253,8 @@ fn bad_arguments_exit_2_naming_the_expected_form() {
         "--sess-in",
         &pem.display().to_string(),
     ]);
-    assert_eq!(ran.code, Some(2));
-    assert!(
-        ran.stderr.contains("OpenSSL's -sess_out PEM"),
-        "{}",
-        ran.stderr
-    );
+    ran.assert_exit(2);
+    assert_contains(&ran.stderr, "OpenSSL's -sess_out PEM");
 }
 
 #[test]
@@ -390,7 +267,7 @@ fn serve_knobs_that_refuse_early_data_make_the_probe_warn_and_stop_before_the_re
         ),
     ] {
         let server = zerortt_serve(knob);
-        let (report, ran) = probe_json(&[&server.addr(), "--sni", "localhost", "--ca", &ca()]);
+        let (report, ran) = probe(&server.addr(), &[]);
         assert_eq!(ran.code, Some(0), "{knob:?}: {}", ran.stderr);
         assert_eq!(
             outcome(&report, "early_data_accepted"),
@@ -411,8 +288,8 @@ fn serve_knobs_that_refuse_early_data_make_the_probe_warn_and_stop_before_the_re
 #[test]
 fn tickets_with_max_early_data_0_make_the_0rtt_checks_not_applicable() {
     let server = zerortt_serve(&["--max-early-data", "0"]);
-    let (report, ran) = probe_json(&[&server.addr(), "--sni", "localhost", "--ca", &ca()]);
-    assert_eq!(ran.code, Some(0), "{}", ran.stderr);
+    let (report, ran) = probe(&server.addr(), &[]);
+    ran.assert_exit(0);
     assert_eq!(report["max_early_data"], 0);
     assert_eq!(outcome(&report, "tickets"), "pass");
     assert_eq!(outcome(&report, "early_data_accepted"), "not_applicable");
@@ -423,40 +300,20 @@ fn tickets_with_max_early_data_0_make_the_0rtt_checks_not_applicable() {
 #[test]
 fn connect_negotiates_the_alpn_protocol_serve_prefers_among_those_offered() {
     let server = zerortt_serve(&["--alpn", "h2,http/1.1"]);
-    let ran = zerortt(&[
-        "connect",
-        &server.addr(),
-        "--sni",
-        "localhost",
-        "--ca",
-        &ca(),
-        "--alpn",
-        "http/1.1,h2",
-    ]);
-    assert_eq!(ran.code, Some(0), "{}", ran.stderr);
-    assert!(ran.stdout.contains("ALPN h2"), "{}", ran.stdout);
+    let ran = connect(&server.addr(), &["--alpn", "http/1.1,h2"]);
+    ran.assert_exit(0);
+    assert_contains(&ran.stdout, "ALPN h2");
 }
 
 #[test]
 fn a_certificate_from_an_unknown_ca_exits_4_naming_the_way_out() {
     let server = zerortt_serve(&[]);
-    let other =
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../core/testdata/other-ca.der");
-    let ran = zerortt(&[
-        "probe",
-        &server.addr(),
-        "--sni",
-        "localhost",
-        "--ca",
-        &other.display().to_string(),
-    ]);
-    assert_eq!(ran.code, Some(4), "{}", ran.stderr);
-    assert!(
-        ran.stderr.contains("certificate not trusted"),
-        "{}",
-        ran.stderr
-    );
-    assert!(ran.stderr.contains("UnknownIssuer"), "{}", ran.stderr);
+    let other = testdata().join("other-ca.der").display().to_string();
+    let addr = server.addr();
+    let ran = zerortt(&["probe", &addr, "--sni", "localhost", "--ca", &other]);
+    ran.assert_exit(4);
+    assert_contains(&ran.stderr, "certificate not trusted");
+    assert_contains(&ran.stderr, "UnknownIssuer");
 }
 
 #[test]
@@ -469,26 +326,20 @@ fn an_address_nobody_answers_exits_3_within_the_connect_timeout() {
         "--timeout-ms",
         "300",
     ]);
-    assert_eq!(ran.code, Some(3), "{}", ran.stderr);
-    assert!(ran.stderr.contains("cannot connect to"), "{}", ran.stderr);
+    ran.assert_exit(3);
+    assert_contains(&ran.stderr, "cannot connect to");
 }
 
 #[test]
 fn serve_loads_a_pem_certificate_with_a_der_key_and_refuses_a_key_of_another_certificate() {
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../core/testdata");
+    let dir = testdata();
     let cert = dir.join("server-ed25519.pem").display().to_string();
     let key = dir.join("server-ed25519.key.pk8").display().to_string();
     let server = zerortt_serve(&["--cert", &cert, "--key", &key]);
-    let ran = zerortt(&[
-        "connect",
-        &server.addr(),
-        "--sni",
-        "zerortt.test",
-        "--ca",
-        &ca(),
-    ]);
-    assert_eq!(ran.code, Some(0), "{}", ran.stderr);
-    assert!(ran.stdout.contains("handshake done"), "{}", ran.stdout);
+    let addr = server.addr();
+    let ran = zerortt(&["connect", &addr, "--sni", "zerortt.test", "--ca", &ca()]);
+    ran.assert_exit(0);
+    assert_contains(&ran.stdout, "handshake done");
 
     let wrong = dir.join("server-ecdsa-p256.key.pk8").display().to_string();
     let ran = zerortt(&[
@@ -500,11 +351,9 @@ fn serve_loads_a_pem_certificate_with_a_der_key_and_refuses_a_key_of_another_cer
         "--listen",
         "127.0.0.1:0",
     ]);
-    assert_eq!(ran.code, Some(2));
-    assert!(
-        ran.stderr
-            .contains("the private key does not match the leaf certificate"),
-        "{}",
-        ran.stderr
+    ran.assert_exit(2);
+    assert_contains(
+        &ran.stderr,
+        "the private key does not match the leaf certificate",
     );
 }

@@ -147,6 +147,19 @@ fn data_before_end_of_early_data_with(
     (data, eoed_frames)
 }
 
+/// tshark, reading `path` with `extra` arguments, decrypts on `world`'s 0-RTT stream
+/// exactly the early data the client wrote, before the one client frame that carries
+/// EndOfEarlyData.
+#[track_caller]
+fn assert_tshark_decrypts_the_early_data(world: &World, path: &PathBuf, extra: &[&str]) {
+    let written = early_written(world, Role::ZeroRtt);
+    assert!(!written.is_empty());
+    let zero = port(world, Role::ZeroRtt);
+    let (data, eoed_frames) = data_before_end_of_early_data_with(path, extra, &zero);
+    assert_eq!(data, hex(&written));
+    assert_eq!(eoed_frames, 1, "one client frame carries EndOfEarlyData");
+}
+
 #[test]
 fn accepted_clienthello_offers_early_data_and_pre_shared_key_where_the_warmup_offers_neither() {
     if !tshark_present("accepted_clienthello") {
@@ -192,11 +205,7 @@ fn accepted_early_data_decrypted_by_tshark_from_the_embedded_secrets_equals_what
         return;
     }
     let (world, path) = capture("accepted");
-    let written = early_written(&world, Role::ZeroRtt);
-    assert!(!written.is_empty());
-    let (data, eoed_frames) = data_before_end_of_early_data(&path, &port(&world, Role::ZeroRtt));
-    assert_eq!(data, hex(&written));
-    assert_eq!(eoed_frames, 1, "one client frame carries EndOfEarlyData");
+    assert_tshark_decrypts_the_early_data(&world, &path, &[]);
 }
 
 #[test]
@@ -305,11 +314,7 @@ fn accepted_with_rustls_at_both_ends_decrypts_the_early_data_from_the_secrets_ru
         return;
     }
     let (world, path) = capture_on("accepted", Stack::Rustls);
-    let written = early_written(&world, Role::ZeroRtt);
-    assert!(!written.is_empty());
-    let (data, eoed_frames) = data_before_end_of_early_data(&path, &port(&world, Role::ZeroRtt));
-    assert_eq!(data, hex(&written));
-    assert_eq!(eoed_frames, 1);
+    assert_tshark_decrypts_the_early_data(&world, &path, &[]);
 }
 
 #[test]
@@ -333,9 +338,7 @@ fn the_keylog_file_alone_decrypts_the_capture_once_its_embedded_secrets_are_stri
     let keys = temp("accepted.keys");
     std::fs::write(&keys, keylog::nss_text(&keylog::secrets(&world))).expect("write keylog");
     let pref = format!("tls.keylog_file:{}", keys.display());
-    let (data, eoed) = data_before_end_of_early_data_with(&stripped, &["-o", &pref], &zero);
-    assert_eq!(data, hex(&early_written(&world, Role::ZeroRtt)));
-    assert_eq!(eoed, 1);
+    assert_tshark_decrypts_the_early_data(&world, &stripped, &["-o", &pref]);
 }
 
 #[test]

@@ -458,25 +458,28 @@ pub fn table(scenario: &Scenario, runs: &[RealTiming]) -> String {
             worst.map_or("-".to_owned(), |w| format!("{w:.1}"))
         );
     }
-    let _ = write!(
-        out,
-        "{:<34} {:>10}",
-        "client data segments", timing.client_segments
+    count_row(
+        &mut out,
+        "client data segments",
+        timing.client_segments,
+        runs.iter().map(|r| r.client_segments),
     );
-    for r in runs {
-        let _ = write!(out, " {:>10}", r.client_segments);
-    }
-    let _ = writeln!(out);
-    let _ = write!(
-        out,
-        "{:<34} {:>10}",
-        "retransmissions", timing.retransmissions
+    count_row(
+        &mut out,
+        "retransmissions",
+        timing.retransmissions,
+        runs.iter().map(|r| r.retransmissions),
     );
-    for r in runs {
-        let _ = write!(out, " {:>10}", r.retransmissions);
-    }
-    let _ = writeln!(out);
     out
+}
+
+/// A row of [`table`] for a count: the simulated one, then each real run's.
+fn count_row(out: &mut String, name: &str, sim: u64, real: impl Iterator<Item = u64>) {
+    let _ = write!(out, "{name:<34} {sim:>10}");
+    for x in real {
+        let _ = write!(out, " {x:>10}");
+    }
+    let _ = writeln!(out);
 }
 
 /// The worst difference between `run` and the simulation, over the milestones both

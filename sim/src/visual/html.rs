@@ -3,6 +3,7 @@
 //! every violation or expected finding its replay command and a link to its ladder
 //! diagram, inline. Inline CSS and SVG only: no script, no fetch, no external resource.
 
+use super::esc;
 use super::svg::{ladder, Panel};
 use crate::explore::{replay_command, run_one_captured, vary, Verdict};
 use crate::invariants::Severity;
@@ -35,13 +36,6 @@ pub struct ScenarioRuns<'a> {
     pub label: String,
     /// Its runs, in seed order.
     pub runs: Vec<&'a Run>,
-}
-
-fn esc(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
 }
 
 /// An HTML id from a label: letters, digits and `-` only.

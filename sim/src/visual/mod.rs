@@ -73,3 +73,11 @@ pub fn connections(world: &World) -> Vec<Conn> {
     }
     out
 }
+
+/// `s` as XML/HTML text or attribute value: the four characters that end either escaped.
+fn esc(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}

@@ -8,12 +8,13 @@
 //! map iteration order), so it is snapshot-tested as is. `scripts/render-svg` turns it
 //! into a PNG for a person to look at.
 
-use super::{connections, Conn};
+use super::{connections, esc, Conn};
 use crate::net::{NetEvent, NodeId, SimTime, TcpEvent};
 use crate::report;
 use crate::world::{Role, World};
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
+use std::time::Duration;
 use zerortt_core::conn::events::KeyEpoch;
 use zerortt_core::msgs::enums::ContentType;
 use zerortt_core::Event;
@@ -111,6 +112,20 @@ struct Span {
     end: SimTime,
     label: String,
     kind: SpanKind,
+}
+
+impl Span {
+    /// The span of `length` that ends at `end`, labelled `what` and its length.
+    fn ending(lane: usize, end: SimTime, length: &Duration, what: &str, kind: SpanKind) -> Span {
+        let d = length.as_nanos() as u64;
+        Span {
+            lane,
+            start: SimTime::from_nanos(end.as_nanos().saturating_sub(d)),
+            end,
+            label: format!("{what} {}", ms_text(d)),
+            kind,
+        }
+    }
 }
 
 /// One run's ladder, ready to draw; [`ladder`] draws panels side by side on one time
@@ -363,24 +378,16 @@ impl Panel {
                     kind: SpanKind::Nagle,
                 }),
                 NetEvent::Tcp(TcpEvent::DelayedAckSent { delayed_for }) => {
-                    let d = delayed_for.as_nanos() as u64;
-                    spans.push(Span {
-                        lane: side.lane,
-                        start: SimTime::from_nanos(e.time.as_nanos().saturating_sub(d)),
-                        end: e.time,
-                        label: format!("delayed ACK {}", ms_text(d)),
-                        kind: SpanKind::DelayedAck,
-                    });
+                    spans.push(Span::ending(
+                        side.lane,
+                        e.time,
+                        delayed_for,
+                        "delayed ACK",
+                        SpanKind::DelayedAck,
+                    ))
                 }
                 NetEvent::Tcp(TcpEvent::RtoExpired { rto, .. }) => {
-                    let d = rto.as_nanos() as u64;
-                    spans.push(Span {
-                        lane: side.lane,
-                        start: SimTime::from_nanos(e.time.as_nanos().saturating_sub(d)),
-                        end: e.time,
-                        label: format!("RTO {}", ms_text(d)),
-                        kind: SpanKind::Rto,
-                    });
+                    spans.push(Span::ending(side.lane, e.time, rto, "RTO", SpanKind::Rto))
                 }
                 _ => {}
             }
@@ -607,13 +614,6 @@ fn trim(v: f64) -> String {
 
 fn ms_text(ns: u64) -> String {
     format!("{} ms", trim(ns as f64 / 1e6))
-}
-
-fn esc(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
 }
 
 const TOP: f64 = 78.0;
