@@ -2,8 +2,9 @@
 //!
 //! Two network namespaces (client and server) each get one end of a user-space relay on
 //! TUN devices ([`relay`]) that applies the scenario's latency, jitter and loss; the
-//! endpoints ([`endpoint`]) are zerortt-core over real sockets, run as child processes in
-//! their namespace (`ip netns exec`), driven by the scenario's script. The relay records
+//! endpoints ([`endpoint`]) are the scenario's stacks (zerortt-core, rustls, OpenSSL) over
+//! real sockets, run as child processes in their namespace (`ip netns exec`), driven by
+//! the scenario's script. The relay records
 //! every segment; the endpoints report their TLS milestones. The result is the real
 //! timing, milestone by milestone, beside the simulated one. Linux only, as root.
 //!
@@ -170,6 +171,9 @@ pub struct RealTiming {
     pub retransmissions: u64,
     /// Every segment of the 0-RTT connection the relay saw, one line each.
     pub capture: Vec<String>,
+    /// The server's early data decision on the 0-RTT connection (`accepted`,
+    /// `rejected (Reason)`), as its TLS stack reported it.
+    pub early_data: Option<String>,
 }
 
 impl RealTiming {
@@ -294,6 +298,10 @@ fn real_timing(
     push("response at client", first(client, "response"));
     m.sort_by(|a, b| a.1.total_cmp(&b.1));
     t.milestones = m;
+    t.early_data = server
+        .iter()
+        .find_map(|(_, w)| w.strip_prefix("early_data "))
+        .map(str::to_owned);
     Ok(t)
 }
 
@@ -428,6 +436,22 @@ pub fn simulated(scenario: &Scenario) -> (Vec<(&'static str, f64)>, report::Timi
     (ms, timing)
 }
 
+/// The simulated server's early data decision on the 0-RTT connection, in the words of
+/// [`RealTiming::early_data`].
+pub fn simulated_early_data(scenario: &Scenario) -> String {
+    let world = World::run(scenario, 1);
+    let status = world
+        .connections
+        .iter()
+        .find(|c| c.borrow().role == Role::ZeroRtt)
+        .and_then(|c| c.borrow().server_status);
+    match status {
+        Some(zerortt_core::EarlyDataStatus::Accepted) => "accepted".into(),
+        Some(zerortt_core::EarlyDataStatus::Rejected) => "rejected".into(),
+        _ => "-".into(),
+    }
+}
+
 /// The side-by-side table: every simulated milestone, each real run, and the largest
 /// difference.
 pub fn table(scenario: &Scenario, runs: &[RealTiming]) -> String {
@@ -458,6 +482,16 @@ pub fn table(scenario: &Scenario, runs: &[RealTiming]) -> String {
             worst.map_or("-".to_owned(), |w| format!("{w:.1}"))
         );
     }
+    let _ = write!(
+        out,
+        "{:<34} {:>10}",
+        "early data (server)",
+        simulated_early_data(scenario)
+    );
+    for r in runs {
+        let _ = write!(out, " {:>10}", r.early_data.as_deref().unwrap_or("-"));
+    }
+    let _ = writeln!(out);
     count_row(
         &mut out,
         "client data segments",
