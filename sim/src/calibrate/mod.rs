@@ -15,6 +15,7 @@ pub mod relay;
 
 use crate::report;
 use crate::scenario::Scenario;
+use crate::subject::{Knob, Stack};
 use crate::world::{Role, World};
 use std::fmt::Write as _;
 use std::process::{Child, Command, Stdio};
@@ -64,6 +65,52 @@ pub fn unavailable() -> Option<String> {
         )),
         Err(e) => Some(format!("calibrate needs iproute2's `ip`: {e}")),
     }
+}
+
+/// Whether the real endpoints wire `knob` on `stack` ([`endpoint`] sets it up as the
+/// simulator does); any other knob would be silently ignored by the real run.
+fn wired(stack: Stack, knob: Knob) -> bool {
+    match (stack, knob) {
+        (Stack::Zerortt, Knob::RecvMaxEarlyData) => true,
+        // SSL_CTX_set_recv_max_early_data, SSL_OP_NO_ANTI_REPLAY, the P-256 groups list,
+        // a TLS 1.2-only client context.
+        (
+            Stack::Openssl,
+            Knob::RecvMaxEarlyData
+            | Knob::NoAntiReplay
+            | Knob::HelloRetryForKeyShare
+            | Knob::Tls12Client,
+        ) => true,
+        _ => false,
+    }
+}
+
+/// Why the real endpoints cannot run `scenario` as the simulator does (a knob they do
+/// not set up, an attacker), naming the field; `None` if they can.
+pub fn not_calibratable(scenario: &Scenario) -> Option<String> {
+    if !scenario.attack.replays.is_empty() {
+        return Some(format!(
+            "calibrate runs no attacker: scenario {:?} sets attack.replays",
+            scenario.name
+        ));
+    }
+    let sides = [
+        ("server", scenario.server.stack, scenario.server_knobs()),
+        ("client", scenario.client.stack, scenario.client_knobs()),
+    ];
+    for (side, stack, knobs) in sides {
+        if let Some(k) = knobs.into_iter().find(|k| !wired(stack, *k)) {
+            return Some(format!(
+                "calibrate's real {side} ({stack}) does not set up {} (scenario {:?} sets \
+                 it); it sets up server.max_early_data, recv_max_early_data (zerortt, \
+                 openssl), half_rtt_response, no_anti_replay, hello_retry_for_key_share and \
+                 client.tls12_only (openssl)",
+                k.field(),
+                scenario.name
+            ));
+        }
+    }
+    None
 }
 
 fn ip(args: &[&str]) -> Result<(), String> {
@@ -308,6 +355,9 @@ fn real_timing(
 /// Runs `scenario` once over real kernel TCP. `exe` is this program (the endpoints are
 /// its hidden `calibrate --endpoint` mode), `scenario_file` the scenario as TOML.
 pub fn run_real(scenario: &Scenario, exe: &std::path::Path) -> Result<RealTiming, String> {
+    if let Some(why) = not_calibratable(scenario) {
+        return Err(why);
+    }
     if let Some(why) = unavailable() {
         return Err(why);
     }
