@@ -177,3 +177,27 @@ fn openssl_endpoints_land_within_tolerance_in_accepted_nagle_and_server_nagle() 
     );
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
+
+#[test]
+fn a_scenario_whose_knob_the_real_endpoints_do_not_set_up_is_refused_by_name() {
+    let exe = std::path::Path::new(env!("CARGO_BIN_EXE_zerortt"));
+    let lowered = catalog::load("max_early_data_lowered_after_tickets").unwrap();
+    // Refused before any namespace is made, so also without root.
+    let why = calibrate::run_real(&lowered, exe).unwrap_err();
+    assert!(why.contains("server.max_early_data_after_tickets"), "{why}");
+    let replay = catalog::load("replay_same_server").unwrap();
+    let why = calibrate::not_calibratable(&replay).unwrap();
+    assert!(why.contains("attack.replays"), "{why}");
+    // The calibrated ones run, on the catalog's stacks and on OpenSSL.
+    for name in SCENARIOS.iter().chain(&["server_nagle"]) {
+        let mut scenario = catalog::load(name).unwrap();
+        assert_eq!(calibrate::not_calibratable(&scenario), None, "{name}");
+        scenario.client.stack = Stack::Openssl;
+        scenario.server.stack = Stack::Openssl;
+        assert_eq!(
+            calibrate::not_calibratable(&scenario),
+            None,
+            "{name} on OpenSSL"
+        );
+    }
+}
