@@ -229,6 +229,8 @@ enum Command {
         /// capture; sequence numbers relative to each side's ISN, windows unscaled).
         #[arg(long)]
         capture: bool,
+        #[command(flatten)]
+        stacks: StackArgs,
         /// Internal: run one endpoint (client or server) inside its namespace.
         #[arg(long, hide = true)]
         endpoint: Option<String>,
@@ -275,22 +277,25 @@ fn calibrate(
     name: &str,
     repeat: usize,
     capture: bool,
+    stacks: &StackArgs,
     endpoint: Option<&str>,
     epoch_ns: u64,
 ) -> Result<ExitCode, String> {
-    let scenario = load(name)?;
+    let mut scenario = load(name)?;
     if let Some(role) = endpoint {
         zerortt_sim::calibrate::endpoint(role, &scenario, epoch_ns)?;
         return Ok(ExitCode::SUCCESS);
     }
+    // The endpoints get the scenario with its stacks set (run_real writes it for them).
+    stacks.apply(&mut scenario)?;
     let exe = std::env::current_exe().map_err(|e| format!("this program's path: {e}"))?;
     let mut runs = Vec::new();
     for _ in 0..repeat.clamp(1, 20) {
         runs.push(zerortt_sim::calibrate::run_real(&scenario, &exe)?);
     }
     println!(
-        "scenario {} over Linux TCP (relay: one-way {} ms) beside the simulator",
-        scenario.name, scenario.network.latency_ms
+        "scenario {} ({} client, {} server) over Linux TCP (relay: one-way {} ms) beside the simulator",
+        scenario.name, scenario.client.stack, scenario.server.stack, scenario.network.latency_ms
     );
     print!("{}", zerortt_sim::calibrate::table(&scenario, &runs));
     if capture {
@@ -336,9 +341,17 @@ fn run(command: Command) -> Result<ExitCode, String> {
             scenario,
             repeat,
             capture,
+            stacks,
             endpoint,
             epoch_ns,
-        } => calibrate(&scenario, repeat, capture, endpoint.as_deref(), epoch_ns),
+        } => calibrate(
+            &scenario,
+            repeat,
+            capture,
+            &stacks,
+            endpoint.as_deref(),
+            epoch_ns,
+        ),
         Command::Scenarios => {
             println!("scenarios:");
             for s in catalog::all() {

@@ -1,14 +1,29 @@
-//! The real endpoints of a calibration run: zerortt-core over kernel TCP sockets, driven
-//! by the scenario's script as the simulated applications drive it (`world::apps`): one
-//! `write(2)` per API call's output (OpenSSL's boundaries, [`WriteBoundaries::PerCall`]),
-//! early data chunks at their scheduled times, the server keeping the connection open
-//! until the client closes. Each endpoint prints what it did as `<unix ns> <what> [n m]`
-//! lines on stdout for the parent to merge with the relay's capture.
+//! The real endpoints of a calibration run: the scenario's `client.stack` and
+//! `server.stack` ([`Subject`]s: zerortt-core, rustls or OpenSSL) over kernel TCP sockets,
+//! driven by the scenario's script as the simulated applications drive them
+//! (`world::apps`): socket writes where the stack's applications make them
+//! ([`Subject::write_boundaries`]: one `write(2)` per API call for OpenSSL and zerortt-core,
+//! one per wake-up for rustls), early data chunks at their scheduled times, the server
+//! keeping the connection open until the client closes. Each endpoint prints what it did
+//! as `<unix ns> <what> [n m]` lines on stdout for the parent to merge with the relay's
+//! capture.
 //!
-//! [`WriteBoundaries::PerCall`]: crate::subject::WriteBoundaries::PerCall
+//! Randomness: zerortt-core draws from labelled ChaCha streams as before; rustls and
+//! OpenSSL from a [`SeededStream`] seeded with this process's start time (a real run is
+//! not reproducible anyway, and the simulator's seeds are not touched). OpenSSL's
+//! `RAND_METHOD` reads that stream only inside each subject call ([`openssl_stack::enter`]).
+//! TLS time is virtual time advanced by the wall clock ([`tls_now`]): OpenSSL's ticket
+//! clock and rustls's clock see SIM_EPOCH plus the time since the parent started.
 
 use super::wall_ns;
+use crate::net::rng::MasterSeed;
 use crate::scenario::Scenario;
+use crate::subject::openssl_conn::OpensslSubject;
+use crate::subject::openssl_stack::{self, SessionClock};
+use crate::subject::rustls_conn::RustlsSubject;
+use crate::subject::rustls_stack::{self, SeededStream, SessionStore, TicketMode, VirtualClock};
+use crate::subject::zerortt::ZerorttSubject;
+use crate::subject::{Session, Stack, Subject, SubjectError, WriteBoundaries};
 use crate::world::{HALF_RTT_BYTES, RESPONSE_BYTES};
 use rand_core::SeedableRng;
 use std::io::{ErrorKind, Read, Write};
@@ -20,10 +35,9 @@ use zerortt_core::conn::events::KeyEpoch;
 use zerortt_core::crypto::suites;
 use zerortt_core::identity::test_identity;
 use zerortt_core::msgs::enums::ContentType;
-use zerortt_core::tickets::session::ClientSession;
 use zerortt_core::time::Timestamp;
 use zerortt_core::verify::ServerTrust;
-use zerortt_core::{ConnError, Connection, Event, ReadEarlyData};
+use zerortt_core::{ApiMisuse, Connection, Event, ReadEarlyData};
 
 /// Bound on loop iterations of one connection (each waits at most a few ms).
 const STEPS_MAX: usize = 200_000;
@@ -52,6 +66,195 @@ fn rng(label: &str) -> Box<rand_chacha::ChaCha20Rng> {
     Box::new(rand_chacha::ChaCha20Rng::from_seed(seed))
 }
 
+/// The randomness of this process's rustls and OpenSSL endpoints: a stream seeded with
+/// the process's start time (see the module comment).
+fn stream(label: &str) -> SeededStream {
+    use std::sync::OnceLock;
+    static SEED: OnceLock<u64> = OnceLock::new();
+    let seed = *SEED.get_or_init(|| wall_ns() ^ u64::from(std::process::id()));
+    SeededStream::from_seed(MasterSeed::new(seed), label)
+}
+
+/// What a server endpoint builds its connections from.
+enum ServerParts {
+    Zerortt(Arc<ServerConfig>),
+    Rustls(Arc<rustls::ServerConfig>, VirtualClock),
+    Openssl(openssl_stack::ServerContext),
+}
+
+impl ServerParts {
+    fn new(scenario: &Scenario, epoch_ns: u64) -> Result<ServerParts, String> {
+        let sc = &scenario.server;
+        Ok(match sc.stack {
+            Stack::Zerortt => {
+                let config = ServerConfig::new(test_identity::ed25519());
+                config.set_max_early_data(sc.max_early_data);
+                config.set_recv_max_early_data(sc.recv_max_early_data);
+                ServerParts::Zerortt(Arc::new(config))
+            }
+            Stack::Rustls => {
+                let clock = VirtualClock::new(tls_now(epoch_ns));
+                let knobs = rustls_stack::ServerKnobs {
+                    max_early_data: sc.max_early_data,
+                    tickets: TicketMode::stateful(),
+                    send_half_rtt_data: sc.half_rtt_response,
+                    clock: clock.clone(),
+                    ..rustls_stack::ServerKnobs::default()
+                };
+                let config = rustls_stack::server_config(&knobs)
+                    .map_err(|e| format!("rustls server config: {e}"))?;
+                ServerParts::Rustls(config, clock)
+            }
+            Stack::Openssl => {
+                let random = stream("openssl/ctx/server");
+                let mut ticket_keys = [0u8; zerortt_ossl::ffi::TICKET_KEYS_LEN];
+                random.fill(&mut ticket_keys);
+                let knobs = openssl_stack::ServerKnobs {
+                    versions: openssl_stack::Versions::Tls12And13,
+                    max_early_data: sc.max_early_data,
+                    recv_max_early_data: sc.recv_max_early_data,
+                    no_anti_replay: sc.no_anti_replay,
+                    groups: sc.hello_retry_for_key_share.then_some("P-256"),
+                    ticket_keys,
+                    allow_early_data: None,
+                    external: None,
+                    clock: Arc::new(SessionClock::default()),
+                };
+                let ctx = openssl_stack::enter(&random, || openssl_stack::server_context(knobs))?;
+                ServerParts::Openssl(ctx)
+            }
+        })
+    }
+
+    fn connection(&self, scenario: &Scenario, index: usize, epoch_ns: u64) -> Box<dyn Subject> {
+        match self {
+            ServerParts::Zerortt(config) => Box::new(ZerorttSubject::new(Connection::server(
+                config.clone(),
+                rng(&format!("server{index}")),
+            ))),
+            ServerParts::Rustls(config, clock) => {
+                clock.set(tls_now(epoch_ns));
+                let random = stream(&format!("server{index}"));
+                Box::new(
+                    RustlsSubject::server(config.clone(), random, clock.clone())
+                        .unwrap_or_else(|e| RustlsSubject::broken(e.to_string())),
+                )
+            }
+            ServerParts::Openssl(ctx) => Box::new(OpensslSubject::server(
+                ctx,
+                None,
+                scenario.server.recv_max_early_data,
+                false,
+                stream(&format!("server{index}")),
+            )),
+        }
+    }
+}
+
+/// What a client endpoint builds its connections from.
+enum ClientParts {
+    Zerortt(Arc<ClientConfig>),
+    Rustls(Arc<rustls::ClientConfig>, Arc<SessionStore>, VirtualClock),
+    Openssl(openssl_stack::ClientContext),
+}
+
+impl ClientParts {
+    fn new(scenario: &Scenario, epoch_ns: u64) -> Result<ClientParts, String> {
+        // The simulator's clients offer these two suites, whatever the stack.
+        Ok(match scenario.client.stack {
+            Stack::Zerortt => {
+                let mut config = ClientConfig::new(ServerTrust::test_ca());
+                config.cipher_suites = vec![
+                    &suites::TLS13_AES_128_GCM_SHA256,
+                    &suites::TLS13_CHACHA20_POLY1305_SHA256,
+                ];
+                ClientParts::Zerortt(Arc::new(config))
+            }
+            Stack::Rustls => {
+                let clock = VirtualClock::new(tls_now(epoch_ns));
+                let sessions = SessionStore::new();
+                let knobs = rustls_stack::ClientKnobs {
+                    suites: vec![
+                        suites::TLS13_AES_128_GCM_SHA256.suite,
+                        suites::TLS13_CHACHA20_POLY1305_SHA256.suite,
+                    ],
+                    sessions: sessions.clone(),
+                    clock: clock.clone(),
+                    ..rustls_stack::ClientKnobs::default()
+                };
+                let config = rustls_stack::client_config(&knobs)
+                    .map_err(|e| format!("rustls client config: {e}"))?;
+                ClientParts::Rustls(config, sessions, clock)
+            }
+            Stack::Openssl => {
+                let versions = match scenario.client.tls12_only {
+                    true => openssl_stack::Versions::Tls12,
+                    false => openssl_stack::Versions::Tls12And13,
+                };
+                let random = stream("openssl/ctx/client");
+                let ctx =
+                    openssl_stack::enter(&random, || openssl_stack::client_context(versions))?;
+                ClientParts::Openssl(ctx)
+            }
+        })
+    }
+
+    /// A connection resuming `session` if given; `early` says whether the script writes
+    /// early data on it.
+    fn connection(
+        &self,
+        label: &str,
+        session: Option<Session>,
+        early: bool,
+        epoch_ns: u64,
+    ) -> Box<dyn Subject> {
+        match self {
+            ClientParts::Zerortt(config) => {
+                let session = match session {
+                    Some(Session::Zerortt(s)) => Some(s),
+                    _ => None,
+                };
+                Box::new(ZerorttSubject::new(Connection::client(
+                    config.clone(),
+                    "localhost",
+                    session,
+                    rng(label),
+                )))
+            }
+            ClientParts::Rustls(config, sessions, clock) => {
+                let session = match session {
+                    Some(Session::Rustls(s)) => Some(s),
+                    _ => None,
+                };
+                // As the simulator: rustls offers early data whenever the ticket allows it,
+                // so a script without early data runs with it disabled.
+                let config = if early {
+                    config.clone()
+                } else {
+                    let mut quiet = rustls::ClientConfig::clone(config);
+                    quiet.enable_early_data = false;
+                    Arc::new(quiet)
+                };
+                clock.set(tls_now(epoch_ns));
+                Box::new(RustlsSubject::client(
+                    config,
+                    sessions.clone(),
+                    session,
+                    stream(label),
+                    clock.clone(),
+                ))
+            }
+            ClientParts::Openssl(ctx) => {
+                let session = match session {
+                    Some(Session::Openssl(s)) => Some(s),
+                    _ => None,
+                };
+                Box::new(OpensslSubject::client(ctx, session, stream(label)))
+            }
+        }
+    }
+}
+
 /// One connection's socket plus the TLS bytes not yet handed to TLS.
 struct Io {
     stream: TcpStream,
@@ -74,13 +277,22 @@ impl Io {
         })
     }
 
-    /// One `write(2)` of everything this API call produced (OpenSSL's BIO flush), after
-    /// logging the events the call caused.
-    fn call_done(&mut self, conn: &mut Connection) -> std::io::Result<()> {
+    /// After an API call: a stack whose applications write once per call (OpenSSL's
+    /// buffering BIO, zerortt-core) gets its `write(2)` now.
+    fn call_done(&mut self, tls: &mut dyn Subject) -> std::io::Result<()> {
+        if tls.write_boundaries() == WriteBoundaries::PerCall {
+            self.output(tls)?;
+        }
+        Ok(())
+    }
+
+    /// One `write(2)` of everything TLS has queued, after logging the events that
+    /// produced it.
+    fn output(&mut self, tls: &mut dyn Subject) -> std::io::Result<()> {
         let mut out = Vec::new();
-        conn.write_tls(&mut out);
+        tls.write_tls(&mut out);
         let mut at = self.stream_len;
-        for e in conn.take_events() {
+        for e in tls.take_events() {
             if !self.log_records {
                 continue;
             }
@@ -94,6 +306,13 @@ impl Io {
                 Event::HandshakeSent(t) => log(&format!("sent {t:?}")),
                 Event::HandshakeReceived(t) => log(&format!("received {t:?}")),
                 Event::EarlyDataRead { .. } => log("early_read"),
+                Event::EarlyDataAccepted { .. } => log("early_data accepted"),
+                Event::EarlyDataRejected { reason } => {
+                    log(&format!("early_data rejected ({reason:?})"))
+                }
+                Event::HandshakeComplete { resumed, .. } => {
+                    log(&format!("handshake_complete resumed={resumed}"))
+                }
                 _ => {}
             }
         }
@@ -118,10 +337,16 @@ impl Io {
         Ok(())
     }
 
+    /// Hands TLS as much of the received bytes as it takes (before every TLS call).
+    fn feed(&mut self, tls: &mut dyn Subject) {
+        let n = tls.read_tls(&self.inbox);
+        self.inbox.drain(..n);
+    }
+
     /// Reads what the kernel has (waiting up to `wait`) and feeds TLS.
-    fn pump_in(&mut self, conn: &mut Connection, wait: Duration) -> std::io::Result<()> {
+    fn pump_in(&mut self, tls: &mut dyn Subject, wait: Duration) -> std::io::Result<()> {
         if !self.inbox.is_empty() {
-            let n = conn.read_tls(&self.inbox);
+            let n = tls.read_tls(&self.inbox);
             self.inbox.drain(..n);
             if n > 0 {
                 return Ok(());
@@ -146,30 +371,32 @@ impl Io {
             }
             break;
         }
-        let n = conn.read_tls(&self.inbox);
-        self.inbox.drain(..n);
+        self.feed(tls);
         Ok(())
     }
 }
 
-fn fatal(e: ConnError) -> std::io::Error {
+fn fatal(e: SubjectError) -> std::io::Error {
     std::io::Error::other(e.to_string())
 }
 
 /// The server: accepts the warm-up and the 0-RTT connection, runs the read_early_data
-/// script on each.
+/// script on each with the scenario's server stack.
 pub fn server(scenario: &Scenario, listen: SocketAddr, epoch_ns: u64) -> std::io::Result<()> {
-    let config = ServerConfig::new(test_identity::ed25519());
-    config.set_max_early_data(scenario.server.max_early_data);
-    config.set_recv_max_early_data(scenario.server.recv_max_early_data);
-    let config = Arc::new(config);
+    let parts = ServerParts::new(scenario, epoch_ns).map_err(std::io::Error::other)?;
     let listener = TcpListener::bind(listen)?;
     log("listening");
+    // Every connection lives until the endpoint ends, as in the simulator: freeing an
+    // OpenSSL connection that sent no close_notify removes its session (the last ticket's)
+    // from the cache (ssl/ssl_sess.c, ssl_clear_bad_session, called by SSL_free), and the
+    // 0-RTT connection then finds no PSK.
+    let mut served = Vec::new();
     for index in 0..2 {
         let (stream, _) = listener.accept()?;
         let mut io = Io::new(stream, scenario.tcp.server_nodelay, index == 1)?;
-        let mut conn = Connection::server(config.clone(), rng(&format!("server{index}")));
-        serve(scenario, &mut io, &mut conn, epoch_ns, index == 1)?;
+        let mut tls = parts.connection(scenario, index, epoch_ns);
+        serve(scenario, &mut io, tls.as_mut(), epoch_ns, index == 1)?;
+        served.push(tls);
     }
     Ok(())
 }
@@ -177,7 +404,7 @@ pub fn server(scenario: &Scenario, listen: SocketAddr, epoch_ns: u64) -> std::io
 fn serve(
     scenario: &Scenario,
     io: &mut Io,
-    conn: &mut Connection,
+    tls: &mut dyn Subject,
     epoch_ns: u64,
     logged: bool,
 ) -> std::io::Result<()> {
@@ -187,18 +414,19 @@ fn serve(
     let mut request = 0usize;
     let want = scenario.client.request_bytes.max(1);
     for _ in 0..STEPS_MAX {
-        io.pump_in(conn, POLL)?;
+        io.pump_in(tls, POLL)?;
         let now = tls_now(epoch_ns);
         if phase == 0 {
             for _ in 0..1024 {
-                let r = conn.read_early_data(&mut buf, now);
-                io.call_done(conn)?;
+                io.feed(tls);
+                let r = tls.read_early_data(&mut buf, now);
+                io.call_done(tls)?;
                 match r {
                     Ok(ReadEarlyData::Success(_)) | Ok(ReadEarlyData::Finish) => {
                         if scenario.server.half_rtt_response && !half_rtt_sent {
                             half_rtt_sent = true;
-                            let r = conn.write_early_data(&[b'h'; HALF_RTT_BYTES], now);
-                            io.call_done(conn)?;
+                            let r = tls.write_early_data(&[b'h'; HALF_RTT_BYTES], now);
+                            io.call_done(tls)?;
                             r.map_err(fatal)?;
                         }
                         if matches!(r, Ok(ReadEarlyData::Finish)) {
@@ -206,16 +434,15 @@ fn serve(
                             break;
                         }
                     }
-                    Err(ConnError::WantRead) => break,
+                    Err(SubjectError::WantRead) | Err(SubjectError::Misuse(_)) => break,
                     Err(e) => return Err(fatal(e)),
                 }
-                let n = conn.read_tls(&io.inbox);
-                io.inbox.drain(..n);
             }
         }
         if phase == 1 {
-            let r = conn.do_handshake(now);
-            io.call_done(conn)?;
+            io.feed(tls);
+            let r = tls.do_handshake(now);
+            io.call_done(tls)?;
             match r {
                 Ok(()) => {
                     phase = 2;
@@ -223,29 +450,30 @@ fn serve(
                         log("server_done");
                     }
                 }
-                Err(ConnError::WantRead) => {}
+                Err(SubjectError::WantRead) => {}
                 Err(e) => return Err(fatal(e)),
             }
         }
         if phase == 2 {
             for _ in 0..64 {
-                let n = conn.read_tls(&io.inbox);
-                io.inbox.drain(..n);
-                let r = conn.read(&mut buf, now);
-                io.call_done(conn)?;
+                io.feed(tls);
+                let r = tls.read(&mut buf, now);
+                io.call_done(tls)?;
                 match r {
                     Ok(n) => request += n,
-                    Err(ConnError::WantRead) | Err(ConnError::Closed) => break,
+                    Err(SubjectError::WantRead) | Err(SubjectError::Closed) => break,
                     Err(e) => return Err(fatal(e)),
                 }
             }
             if request >= want {
-                let r = conn.write(&[b'r'; RESPONSE_BYTES], now);
-                io.call_done(conn)?;
+                let r = tls.write(&[b'r'; RESPONSE_BYTES], now);
+                io.call_done(tls)?;
                 r.map_err(fatal)?;
                 phase = 3;
             }
         }
+        // The wake-up's write of a stack that writes once per wake-up (rustls).
+        io.output(tls)?;
         // Keep-alive: close once the client has closed (as the simulated server does).
         if io.closed {
             return Ok(());
@@ -255,35 +483,31 @@ fn serve(
 }
 
 /// The client: a warm-up connection for a ticket, then the 0-RTT connection with the
-/// scenario's early data script.
+/// scenario's early data script, both with the scenario's client stack.
 pub fn client(scenario: &Scenario, server: SocketAddr, epoch_ns: u64) -> std::io::Result<()> {
-    let mut config = ClientConfig::new(ServerTrust::test_ca());
-    config.cipher_suites = vec![
-        &suites::TLS13_AES_128_GCM_SHA256,
-        &suites::TLS13_CHACHA20_POLY1305_SHA256,
-    ];
-    let config = Arc::new(config);
-    let warm = Connection::client(config.clone(), "localhost", None, rng("client-warmup"));
+    let parts = ClientParts::new(scenario, epoch_ns).map_err(std::io::Error::other)?;
+    let warm = parts.connection("client-warmup", None, false, epoch_ns);
     let tickets = connect_and_run(scenario, server, warm, &[], epoch_ns, false)?;
     let session = tickets.into_iter().last();
     if session.is_none() {
         return Err(std::io::Error::other("client: the warm-up gave no ticket"));
     }
     std::thread::sleep(Duration::from_millis(50));
-    let conn = Connection::client(config, "localhost", session, rng("client-0rtt"));
     let chunks = scenario.client.early_data_chunks.clone();
-    connect_and_run(scenario, server, conn, &chunks, epoch_ns, true)?;
+    let tls = parts.connection("client-0rtt", session, !chunks.is_empty(), epoch_ns);
+    connect_and_run(scenario, server, tls, &chunks, epoch_ns, true)?;
     Ok(())
 }
 
 fn connect_and_run(
     scenario: &Scenario,
     server: SocketAddr,
-    mut conn: Connection,
+    mut tls: Box<dyn Subject>,
     chunks: &[usize],
     epoch_ns: u64,
     logged: bool,
-) -> std::io::Result<Vec<ClientSession>> {
+) -> std::io::Result<Vec<Session>> {
+    let tls = tls.as_mut();
     if logged {
         log("connect");
     }
@@ -305,6 +529,13 @@ fn connect_and_run(
         } else {
             0
         };
+    let mut got = |n: usize, response: &mut usize| {
+        if logged && n > 0 && scenario.server.half_rtt_response && !half_rtt_seen {
+            half_rtt_seen = true;
+            log("half_rtt");
+        }
+        *response += n;
+    };
     for _ in 0..STEPS_MAX {
         let now = tls_now(epoch_ns);
         while let Some(at) = next_chunk {
@@ -312,9 +543,25 @@ fn connect_and_run(
                 break;
             }
             let data: Vec<u8> = (0..chunks[chunk]).map(|i| (chunk + i) as u8).collect();
-            let r = conn.write_early_data(&data, now);
-            io.call_done(&mut conn)?;
-            let stop = r.is_err();
+            let mut stop = false;
+            match tls.write_early_data(&data, now) {
+                Ok(_) => {}
+                // As the simulated client: a rejection, or a stack that ended the early
+                // phase itself (rustls), ends the script's early data.
+                Err(SubjectError::Misuse(ApiMisuse::EarlyDataLimitExceeded { remaining })) => {
+                    stop = true;
+                    if remaining > 0 {
+                        let _ = tls.write_early_data(&data[..remaining.min(data.len())], now);
+                    }
+                }
+                Err(SubjectError::Misuse(_)) | Err(SubjectError::EarlyDataPhaseEnded) => {
+                    stop = true
+                }
+                // SSL_write_early_data(3): retry with the same data once input arrived.
+                Err(SubjectError::WantRead) => break,
+                Err(e) => return Err(fatal(e)),
+            }
+            io.call_done(tls)?;
             chunk += 1;
             next_chunk = (chunk < chunks.len() && !stop)
                 .then(|| wall_ns().saturating_add(interval.as_nanos() as u64));
@@ -323,16 +570,31 @@ fn connect_and_run(
             Some(at) => Duration::from_nanos(at.saturating_sub(wall_ns())).min(POLL),
             None => POLL,
         };
-        io.pump_in(&mut conn, wait)?;
-        if next_chunk.is_none() && !conn.is_init_finished() {
-            let r = conn.do_handshake(now);
-            io.call_done(&mut conn)?;
+        io.pump_in(tls, wait)?;
+        if next_chunk.is_some() {
+            // Still in the early phase: reading is allowed and processes the server's
+            // flight (as the simulated client does).
+            io.feed(tls);
+            let r = tls.read(&mut buf, now);
+            io.call_done(tls)?;
             match r {
-                Ok(()) | Err(ConnError::WantRead) => {}
+                Ok(n) => got(n, &mut response),
+                Err(SubjectError::WantRead) | Err(SubjectError::Misuse(_)) => {}
+                Err(e) => return Err(fatal(e)),
+            }
+            io.output(tls)?;
+            continue;
+        }
+        if !tls.is_init_finished() {
+            io.feed(tls);
+            let r = tls.do_handshake(now);
+            io.call_done(tls)?;
+            match r {
+                Ok(()) | Err(SubjectError::WantRead) => {}
                 Err(e) => return Err(fatal(e)),
             }
         }
-        if conn.is_init_finished() {
+        if tls.is_init_finished() {
             if logged && !done_logged {
                 done_logged = true;
                 log("client_done");
@@ -343,36 +605,31 @@ fn connect_and_run(
             }
             if !request_sent {
                 request_sent = true;
-                let r = conn.write(&vec![b'q'; scenario.client.request_bytes.max(1)], now);
-                io.call_done(&mut conn)?;
+                let r = tls.write(&vec![b'q'; scenario.client.request_bytes.max(1)], now);
+                io.call_done(tls)?;
                 r.map_err(fatal)?;
             }
         }
         for _ in 0..64 {
-            let n = conn.read_tls(&io.inbox);
-            io.inbox.drain(..n);
-            let r = conn.read(&mut buf, now);
-            io.call_done(&mut conn)?;
+            io.feed(tls);
+            let r = tls.read(&mut buf, now);
+            io.call_done(tls)?;
             match r {
-                Ok(n) => {
-                    if logged && n > 0 && scenario.server.half_rtt_response && !half_rtt_seen {
-                        half_rtt_seen = true;
-                        log("half_rtt");
-                    }
-                    response += n;
-                }
-                Err(ConnError::WantRead) | Err(ConnError::Closed) => break,
-                Err(ConnError::Misuse(_)) => break,
+                Ok(n) => got(n, &mut response),
+                Err(SubjectError::WantRead) | Err(SubjectError::Closed) => break,
+                Err(SubjectError::Misuse(_)) => break,
                 Err(e) => return Err(fatal(e)),
             }
         }
-        tickets.extend(conn.take_new_sessions());
+        tickets.extend(tls.take_new_sessions());
+        // The wake-up's write of a stack that writes once per wake-up (rustls).
+        io.output(tls)?;
         if response >= expected {
             if logged {
                 log("response");
             }
-            conn.send_close_notify();
-            io.call_done(&mut conn)?;
+            tls.send_close_notify();
+            io.output(tls)?;
             let _ = io.stream.shutdown(std::net::Shutdown::Both);
             return Ok(tickets);
         }

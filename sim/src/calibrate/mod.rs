@@ -2,8 +2,9 @@
 //!
 //! Two network namespaces (client and server) each get one end of a user-space relay on
 //! TUN devices ([`relay`]) that applies the scenario's latency, jitter and loss; the
-//! endpoints ([`endpoint`]) are zerortt-core over real sockets, run as child processes in
-//! their namespace (`ip netns exec`), driven by the scenario's script. The relay records
+//! endpoints ([`endpoint`]) are the scenario's stacks (zerortt-core, rustls, OpenSSL) over
+//! real sockets, run as child processes in their namespace (`ip netns exec`), driven by
+//! the scenario's script. The relay records
 //! every segment; the endpoints report their TLS milestones. The result is the real
 //! timing, milestone by milestone, beside the simulated one. Linux only, as root.
 //!
@@ -14,6 +15,7 @@ pub mod relay;
 
 use crate::report;
 use crate::scenario::Scenario;
+use crate::subject::{Knob, Stack};
 use crate::world::{Role, World};
 use std::fmt::Write as _;
 use std::process::{Child, Command, Stdio};
@@ -63,6 +65,52 @@ pub fn unavailable() -> Option<String> {
         )),
         Err(e) => Some(format!("calibrate needs iproute2's `ip`: {e}")),
     }
+}
+
+/// Whether the real endpoints wire `knob` on `stack` ([`endpoint`] sets it up as the
+/// simulator does); any other knob would be silently ignored by the real run.
+fn wired(stack: Stack, knob: Knob) -> bool {
+    match (stack, knob) {
+        (Stack::Zerortt, Knob::RecvMaxEarlyData) => true,
+        // SSL_CTX_set_recv_max_early_data, SSL_OP_NO_ANTI_REPLAY, the P-256 groups list,
+        // a TLS 1.2-only client context.
+        (
+            Stack::Openssl,
+            Knob::RecvMaxEarlyData
+            | Knob::NoAntiReplay
+            | Knob::HelloRetryForKeyShare
+            | Knob::Tls12Client,
+        ) => true,
+        _ => false,
+    }
+}
+
+/// Why the real endpoints cannot run `scenario` as the simulator does (a knob they do
+/// not set up, an attacker), naming the field; `None` if they can.
+pub fn not_calibratable(scenario: &Scenario) -> Option<String> {
+    if !scenario.attack.replays.is_empty() {
+        return Some(format!(
+            "calibrate runs no attacker: scenario {:?} sets attack.replays",
+            scenario.name
+        ));
+    }
+    let sides = [
+        ("server", scenario.server.stack, scenario.server_knobs()),
+        ("client", scenario.client.stack, scenario.client_knobs()),
+    ];
+    for (side, stack, knobs) in sides {
+        if let Some(k) = knobs.into_iter().find(|k| !wired(stack, *k)) {
+            return Some(format!(
+                "calibrate's real {side} ({stack}) does not set up {} (scenario {:?} sets \
+                 it); it sets up server.max_early_data, recv_max_early_data (zerortt, \
+                 openssl), half_rtt_response, no_anti_replay, hello_retry_for_key_share and \
+                 client.tls12_only (openssl)",
+                k.field(),
+                scenario.name
+            ));
+        }
+    }
+    None
 }
 
 fn ip(args: &[&str]) -> Result<(), String> {
@@ -170,6 +218,9 @@ pub struct RealTiming {
     pub retransmissions: u64,
     /// Every segment of the 0-RTT connection the relay saw, one line each.
     pub capture: Vec<String>,
+    /// The server's early data decision on the 0-RTT connection (`accepted`,
+    /// `rejected (Reason)`), as its TLS stack reported it.
+    pub early_data: Option<String>,
 }
 
 impl RealTiming {
@@ -294,12 +345,19 @@ fn real_timing(
     push("response at client", first(client, "response"));
     m.sort_by(|a, b| a.1.total_cmp(&b.1));
     t.milestones = m;
+    t.early_data = server
+        .iter()
+        .find_map(|(_, w)| w.strip_prefix("early_data "))
+        .map(str::to_owned);
     Ok(t)
 }
 
 /// Runs `scenario` once over real kernel TCP. `exe` is this program (the endpoints are
 /// its hidden `calibrate --endpoint` mode), `scenario_file` the scenario as TOML.
 pub fn run_real(scenario: &Scenario, exe: &std::path::Path) -> Result<RealTiming, String> {
+    if let Some(why) = not_calibratable(scenario) {
+        return Err(why);
+    }
     if let Some(why) = unavailable() {
         return Err(why);
     }
@@ -428,6 +486,22 @@ pub fn simulated(scenario: &Scenario) -> (Vec<(&'static str, f64)>, report::Timi
     (ms, timing)
 }
 
+/// The simulated server's early data decision on the 0-RTT connection, in the words of
+/// [`RealTiming::early_data`].
+pub fn simulated_early_data(scenario: &Scenario) -> String {
+    let world = World::run(scenario, 1);
+    let status = world
+        .connections
+        .iter()
+        .find(|c| c.borrow().role == Role::ZeroRtt)
+        .and_then(|c| c.borrow().server_status);
+    match status {
+        Some(zerortt_core::EarlyDataStatus::Accepted) => "accepted".into(),
+        Some(zerortt_core::EarlyDataStatus::Rejected) => "rejected".into(),
+        _ => "-".into(),
+    }
+}
+
 /// The side-by-side table: every simulated milestone, each real run, and the largest
 /// difference.
 pub fn table(scenario: &Scenario, runs: &[RealTiming]) -> String {
@@ -458,6 +532,16 @@ pub fn table(scenario: &Scenario, runs: &[RealTiming]) -> String {
             worst.map_or("-".to_owned(), |w| format!("{w:.1}"))
         );
     }
+    let _ = write!(
+        out,
+        "{:<34} {:>10}",
+        "early data (server)",
+        simulated_early_data(scenario)
+    );
+    for r in runs {
+        let _ = write!(out, " {:>10}", r.early_data.as_deref().unwrap_or("-"));
+    }
+    let _ = writeln!(out);
     count_row(
         &mut out,
         "client data segments",
