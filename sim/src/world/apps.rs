@@ -304,6 +304,9 @@ pub struct ClientApp {
     chunk_index: usize,
     next_chunk_at: Option<SimTime>,
     early_stopped: bool,
+    /// The current chunk was cut to the session's remaining max_early_data: early data
+    /// ends with it.
+    last_chunk: bool,
     connected: bool,
     request_sent: bool,
     response_len: usize,
@@ -337,6 +340,7 @@ impl ClientApp {
             chunk_index: 0,
             next_chunk_at: None,
             early_stopped: false,
+            last_chunk: false,
             connected: false,
             request_sent: false,
             response_len: 0,
@@ -399,20 +403,17 @@ impl ClientApp {
                     self.early_stopped = true
                 }
                 // The man page: "the total number of bytes written must not exceed the
-                // value returned from SSL_SESSION_get_max_early_data()". The script sends
-                // what still fits and ends its early data there.
+                // value returned from SSL_SESSION_get_max_early_data()". The script cuts
+                // this chunk to what still fits, writes it as any other chunk (so a
+                // WANT_READ retries it with the same bytes, as SSL_write_ex(3) requires),
+                // and ends its early data there.
                 Err(SubjectError::Misuse(ApiMisuse::EarlyDataLimitExceeded { remaining })) => {
-                    self.early_stopped = true;
-                    if remaining > 0 {
-                        let fit = &data[..remaining.min(data.len())];
-                        if let Ok(n) = self.tls.write_early_data(fit, ts) {
-                            self.log
-                                .record
-                                .borrow_mut()
-                                .early_written
-                                .extend_from_slice(&fit[..n]);
-                        }
+                    self.last_chunk = true;
+                    if remaining > 0 && remaining < data.len() {
+                        self.chunks[self.chunk_index] = remaining;
+                        continue;
                     }
+                    self.early_stopped = true;
                 }
                 Err(SubjectError::Misuse(m)) => self
                     .log
@@ -427,6 +428,7 @@ impl ClientApp {
                 Err(SubjectError::WantRead) => break,
                 Err(e) => return Err(e),
             }
+            self.early_stopped |= self.last_chunk;
             self.call_done(ctx);
             self.chunk_index += 1;
             self.next_chunk_at = (self.chunk_index < self.chunks.len() && !self.early_stopped)
