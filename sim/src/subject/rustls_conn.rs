@@ -468,7 +468,19 @@ impl Subject for RustlsSubject {
             return 0;
         };
         let mut rd = bytes;
-        let n = conn.read_tls(&mut rd).unwrap_or(0);
+        let n = match conn.read_tls(&mut rd) {
+            Ok(n) => n,
+            // Back-pressure: the application reads plaintext first, then TLS takes more.
+            Err(e) if e.kind() == std::io::ErrorKind::Other => 0,
+            // Anything else ends the connection, as rustls's own example servers treat a
+            // read_tls error (e.g. "message buffer full": more than one maximal record
+            // unprocessed); a 0 here would leave the bytes waiting for a wake-up that never
+            // comes.
+            Err(e) => {
+                self.error = Some(fatal(format!("read_tls: {e}")));
+                return 0;
+            }
+        };
         self.unprocessed += n;
         self.watch_for_client_hello(&bytes[..n]);
         n

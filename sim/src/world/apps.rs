@@ -551,6 +551,24 @@ impl Application for ClientApp {
         }
         self.pump
             .output(ctx, self.tls.as_mut(), &self.log, &self.shared);
+        // A server that closes TCP without close_notify or an alert (a stack that gave up,
+        // as rustls does on a read_tls error) ends the connection: SSL_read(3) reports an
+        // unexpected EOF (SSL_ERROR_SYSCALL). Waiting would wait forever. Still handshaking,
+        // it is the man page's "aborted connection while sending early data".
+        if self.log.record.borrow().response_received.is_none()
+            && self.pump.inbox.is_empty()
+            && ctx.socket().is_some_and(|s| s.peer_closed())
+        {
+            let handshaking = !self.tls.is_init_finished();
+            self.fail(
+                ctx,
+                SubjectError::Fatal {
+                    message: "the server closed the connection without close_notify".into(),
+                    retry_without_early_data: handshaking,
+                },
+            );
+            return;
+        }
         if self.log.record.borrow().response_received.is_some() {
             self.tls.send_close_notify();
             self.pump
