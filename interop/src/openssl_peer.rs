@@ -16,8 +16,6 @@ use openssl::ssl::{
     SslSessionCacheMode, SslStream, SslVerifyMode, SslVersion,
 };
 use openssl::x509::X509;
-use std::collections::VecDeque;
-use std::io::{self, Read, Write};
 use std::sync::{Arc, Mutex};
 
 /// OpenSSL's version string (`OpenSSL_version(OPENSSL_VERSION)`), for reports.
@@ -25,36 +23,7 @@ pub fn version() -> &'static str {
     openssl::version::version()
 }
 
-/// Two byte queues standing in for a socket.
-#[derive(Debug, Default)]
-pub struct MemoryDuplex {
-    incoming: VecDeque<u8>,
-    outgoing: Vec<u8>,
-}
-
-impl Read for MemoryDuplex {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        if self.incoming.is_empty() {
-            return Err(io::ErrorKind::WouldBlock.into());
-        }
-        let n = buf.len().min(self.incoming.len());
-        for (dst, src) in buf.iter_mut().zip(self.incoming.drain(..n)) {
-            *dst = src;
-        }
-        Ok(n)
-    }
-}
-
-impl Write for MemoryDuplex {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.outgoing.extend_from_slice(buf);
-        Ok(buf.len())
-    }
-
-    fn flush(&mut self) -> io::Result<()> {
-        Ok(())
-    }
-}
+pub use zerortt_ossl::MemoryDuplex;
 
 fn failure(step: &str, e: impl std::fmt::Display) -> Failure {
     Failure(format!("OpenSSL {step}: {e}"))

@@ -10,7 +10,10 @@
 //! [`ffi`], allows it. Everything it exports is safe; `zerortt-interop` and the
 //! simulator's OpenSSL subject use it and keep `forbid`.
 
+pub mod duplex;
 pub mod ffi;
+
+pub use duplex::MemoryDuplex;
 
 /// OpenSSL's version string (`OpenSSL_version(OPENSSL_VERSION)`), for reports.
 pub fn version() -> &'static str {

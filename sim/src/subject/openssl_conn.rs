@@ -19,9 +19,7 @@ use super::openssl_stack::{enter, KeyLines, NewSessions, SessionClock};
 use super::rustls_stack::SeededStream;
 use super::{Session, Subject, SubjectError, WriteBoundaries};
 use openssl::ssl::{ErrorCode, Ssl, SslSession, SslStream, SslVersion};
-use std::collections::VecDeque;
 use std::fmt;
-use std::io::{self, Read, Write};
 use std::sync::Arc;
 use zerortt_core::conn::events::{EarlyDataRejectReason, KeyEpoch};
 use zerortt_core::crypto::keylog::{KeyLogEntry, KeyLogLabel};
@@ -83,36 +81,7 @@ impl fmt::Debug for OpensslSession {
     }
 }
 
-/// Two byte queues standing in for a socket.
-#[derive(Debug, Default)]
-pub struct MemoryDuplex {
-    incoming: VecDeque<u8>,
-    outgoing: Vec<u8>,
-}
-
-impl Read for MemoryDuplex {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        if self.incoming.is_empty() {
-            return Err(io::ErrorKind::WouldBlock.into());
-        }
-        let n = buf.len().min(self.incoming.len());
-        for (dst, src) in buf.iter_mut().zip(self.incoming.drain(..n)) {
-            *dst = src;
-        }
-        Ok(n)
-    }
-}
-
-impl Write for MemoryDuplex {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.outgoing.extend_from_slice(buf);
-        Ok(buf.len())
-    }
-
-    fn flush(&mut self) -> io::Result<()> {
-        Ok(())
-    }
-}
+pub use zerortt_ossl::MemoryDuplex;
 
 /// The parts of a connection its context shares with the run.
 pub struct Sinks {
