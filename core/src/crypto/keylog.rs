@@ -24,6 +24,22 @@ pub enum KeyLogLabel {
 }
 
 impl KeyLogLabel {
+    /// Every label, in key schedule order.
+    pub const ALL: [KeyLogLabel; 7] = [
+        Self::ClientEarlyTrafficSecret,
+        Self::ClientHandshakeTrafficSecret,
+        Self::ServerHandshakeTrafficSecret,
+        Self::ClientTrafficSecret0,
+        Self::ServerTrafficSecret0,
+        Self::EarlyExporterSecret,
+        Self::ExporterSecret,
+    ];
+
+    /// The label NSS spells `name`; `None` for others (TLS 1.2's `CLIENT_RANDOM`, ...).
+    pub fn from_nss(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|l| l.as_str() == name)
+    }
+
     /// The label exactly as NSS writes it.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -107,6 +123,14 @@ mod tests {
             e.to_string(),
             format!("CLIENT_EARLY_TRAFFIC_SECRET {} 01fe", "ab".repeat(32))
         );
+    }
+
+    #[test]
+    fn every_label_reads_back_from_its_nss_spelling_and_others_do_not() {
+        for l in KeyLogLabel::ALL {
+            assert_eq!(KeyLogLabel::from_nss(l.as_str()), Some(l));
+        }
+        assert_eq!(KeyLogLabel::from_nss("CLIENT_RANDOM"), None);
     }
 
     #[test]

@@ -406,18 +406,9 @@ impl OpensslSubject {
 /// An NSS key log line (`LABEL <client random hex> <secret hex>`) as an entry; TLS 1.2's
 /// `CLIENT_RANDOM` and unknown labels give none.
 fn parse_key_log(line: &str) -> Option<KeyLogEntry> {
-    const LABELS: [KeyLogLabel; 7] = [
-        KeyLogLabel::ClientEarlyTrafficSecret,
-        KeyLogLabel::ClientHandshakeTrafficSecret,
-        KeyLogLabel::ServerHandshakeTrafficSecret,
-        KeyLogLabel::ClientTrafficSecret0,
-        KeyLogLabel::ServerTrafficSecret0,
-        KeyLogLabel::EarlyExporterSecret,
-        KeyLogLabel::ExporterSecret,
-    ];
     let mut parts = line.split(' ');
     let (label, random, secret) = (parts.next()?, parts.next()?, parts.next()?);
-    let label = LABELS.into_iter().find(|l| l.as_str() == label)?;
+    let label = KeyLogLabel::from_nss(label)?;
     let random = <[u8; 32]>::try_from(hex(random)?).ok()?;
     Some(KeyLogEntry::new(label, random, hex(secret)?))
 }

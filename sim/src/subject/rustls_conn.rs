@@ -80,17 +80,8 @@ impl KeyLogSink {
 
 impl rustls::KeyLog for KeyLogSink {
     fn log(&self, label: &str, client_random: &[u8], secret: &[u8]) {
-        const LABELS: [KeyLogLabel; 7] = [
-            KeyLogLabel::ClientEarlyTrafficSecret,
-            KeyLogLabel::ClientHandshakeTrafficSecret,
-            KeyLogLabel::ServerHandshakeTrafficSecret,
-            KeyLogLabel::ClientTrafficSecret0,
-            KeyLogLabel::ServerTrafficSecret0,
-            KeyLogLabel::EarlyExporterSecret,
-            KeyLogLabel::ExporterSecret,
-        ];
         let (Some(label), Ok(random)) = (
-            LABELS.into_iter().find(|l| l.as_str() == label),
+            KeyLogLabel::from_nss(label),
             <[u8; 32]>::try_from(client_random),
         ) else {
             return;
