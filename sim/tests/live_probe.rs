@@ -195,7 +195,7 @@ fn serve_rustls(config: &Arc<rustls::ServerConfig>, mut sock: std::net::TcpStrea
 
 #[test]
 fn a_refused_connection_exits_3_with_a_message_saying_so() {
-    let port = free_port();
+    let port = refused_port();
     let ran = zerortt(&["probe", &format!("127.0.0.1:{port}"), "--insecure"]);
     ran.assert_exit(3);
     assert_contains(&ran.stderr, "connection refused");

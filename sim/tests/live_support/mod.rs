@@ -331,6 +331,15 @@ pub fn assert_serve_accepted_early_data(server: &Server, client_out: &str, n: us
 }
 
 /// A port that was free a moment ago (for servers that cannot bind port 0 and report it).
+/// A port nothing listens on, below the kernel's ephemeral range (32768-60999 by default),
+/// so no listener another test binds to port 0 can take it between the check and its use
+/// (a port from [`free_port`] can be handed out again at once, under parallel tests).
+pub fn refused_port() -> u16 {
+    (20_000..21_000)
+        .find(|&p| TcpListener::bind(("127.0.0.1", p)).is_ok())
+        .expect("a free port in 20000-20999")
+}
+
 pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .unwrap()
