@@ -88,9 +88,33 @@ fn calibrate_scenarios(scenarios: &[&str], stacks: Option<(Stack, Stack)>) -> Ve
     let _serial = SERIAL
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner);
-    let exe = std::path::Path::new(env!("CARGO_BIN_EXE_zerortt"));
     let mut failures = Vec::new();
     for &name in scenarios {
+        // A kernel that behaves differently misses in every round; a round slowed by the
+        // shared machine (CI saw one scenario 13-19 ms late once, the rest in tolerance)
+        // passes on a later one. Only the last round's misses count.
+        let mut missed = Vec::new();
+        for _round in 0..ROUNDS {
+            missed = calibrate_scenario(name, stacks);
+            if missed.is_empty() {
+                break;
+            }
+            let _ = writeln!(std::io::stderr(), "{name}: missed, measuring again");
+        }
+        failures.extend(missed);
+    }
+    failures
+}
+
+/// Rounds of three real runs a scenario gets before its misses count.
+const ROUNDS: usize = 3;
+
+/// One round of [`calibrate_scenarios`] for `name`: three real runs, the milestones whose
+/// median is out of tolerance.
+fn calibrate_scenario(name: &str, stacks: Option<(Stack, Stack)>) -> Vec<String> {
+    let exe = std::path::Path::new(env!("CARGO_BIN_EXE_zerortt"));
+    let mut failures = Vec::new();
+    {
         let mut scenario = catalog::load(name).unwrap();
         if let Some((client, server)) = stacks {
             scenario.client.stack = client;
